@@ -73,7 +73,8 @@ typedef struct ttrpc_stream_transition {
 ttrpc_stream_transition ttrpc_stream_lookup(ttrpc_role role, ttrpc_stream_state state,
                                             ttrpc_stream_event event);
 
-/* Classifies a frame by direction (sent: 1, received: 0), type and flags. */
+/* Classifies a frame by direction (sent: 1, received: 0), type and flags. A sent frame of a
+ * type other than 1, 2, 3 is no event and gives TTRPC_EV_COUNT, which lookup refuses. */
 ttrpc_stream_event ttrpc_stream_event_of(int sent, uint8_t type, uint8_t flags);
 
 /* Stable names for reports, vectors and logs ("OPEN", "RECV_DATA_RC", "REJECT"); "?" when
