@@ -105,8 +105,10 @@ void ttrpc_msg_arena_init(ttrpc_msg_arena *a, const ttrpc_allocator *alloc, size
 void ttrpc_msg_arena_reset(ttrpc_msg_arena *a);
 
 /* Decoders: the message is valid until the arena is reset or decodes again.
- * Errors: TTRPC_E_DECODE (not a valid encoding, or a string field that is not UTF-8),
- * TTRPC_E_NOMEM (over the arena's budget or out of memory). On error *out is untouched and the
+ * Errors: TTRPC_E_DECODE (not a valid encoding, a string field that is not UTF-8, or a
+ * protobuf group, which protobuf-c cannot skip), TTRPC_E_NOMEM (over the arena's budget, which
+ * caps the bytes held at any moment of the decode, or out of memory), TTRPC_E_INVAL (NULL
+ * arguments). On error *out is untouched and the
  * arena holds nothing. Bytes fields (payload, Any.value) are never checked for UTF-8. */
 TTRPC_MUST_USE ttrpc_err ttrpc_request_decode(const uint8_t *in, size_t len, ttrpc_msg_arena *a,
                                               ttrpc_request *out);
@@ -118,7 +120,8 @@ TTRPC_MUST_USE ttrpc_err ttrpc_string_list_decode(const uint8_t *in, size_t len,
                                                   ttrpc_msg_arena *a, ttrpc_string_list *out);
 
 /* Encoders write the canonical form: fields in ascending order, defaults omitted, except that
- * has_payload and has_status are honoured (present-but-empty is encoded).
+ * has_payload and has_status put an empty field on the wire (present-but-empty); a non-empty
+ * payload or a non-OK status is encoded whatever the flag says, so nothing is dropped.
  * *size / *written are set only on success.
  * Errors: TTRPC_E_NOSPACE (cap below the encoded size), TTRPC_E_INVAL (a string field that is
  * not UTF-8, or NULL data with a non-zero length), TTRPC_E_NOMEM. */
