@@ -21,11 +21,14 @@ LIB_SRC  := $(wildcard impl/src/*.c)
 LIB_OBJ  := $(patsubst impl/src/%.c,$(B)/obj/%.o,$(LIB_SRC))
 LIB      := $(B)/libttrpc.a
 
+GO       ?= go
+GO_PEER  := $(B)/bin/ttrpc-peer-go
+GO_SRC   := $(wildcard conformance/peers/go/*.go) conformance/peers/go/go.mod conformance/peers/go/go.sum
 TESTS    := $(patsubst impl/tests/%.c,$(B)/tests/%,$(wildcard impl/tests/test_*.c))
 TOOLS    := $(patsubst impl/tools/%.c,$(B)/bin/%,$(wildcard impl/tools/*.c))
 DEPS_OK  := $(B)/.deps-ok
 
-.PHONY: all check valgrind clean
+.PHONY: all check valgrind clean peers
 .SECONDARY: $(GEN_SRC) $(GEN_HDR)
 all: $(LIB) $(TOOLS)
 
@@ -62,8 +65,16 @@ $(B)/bin/%: impl/tools/%.c $(LIB) | $(DEPS_OK)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(SAN) -MMD -MP $< $(LIB) -o $@ $(LDLIBS)
 
+# The Go peer uses github.com/containerd/ttrpc pinned in go.mod/go.sum; GOTOOLCHAIN=local keeps
+# the build on the installed Go instead of fetching another toolchain.
+$(GO_PEER): $(GO_SRC)
+	@mkdir -p $(@D)
+	cd conformance/peers/go && GOTOOLCHAIN=local GOFLAGS=-mod=readonly $(GO) build -trimpath -o $(abspath $@) .
+
+peers: $(GO_PEER)
+
 # Runs every unit test and interop test; the last line is "N passed, N failed".
-check: $(TESTS) $(TOOLS)
+check: $(TESTS) $(TOOLS) $(GO_PEER)
 	@ci/run-tests $(B) $(TESTS)
 
 valgrind:

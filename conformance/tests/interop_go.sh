@@ -1,0 +1,270 @@
+#!/usr/bin/env bash
+# Interop checks between the Go peer (conformance/peers/go, the real containerd/ttrpc library)
+# and our C reference binaries:
+#   (a) go-client/c-server/SCENARIO   Go client scenarios against ttrpc-ref-server
+#   (b) c-client/go-server/NAME       ttrpc-ref-client calls against the Go server
+#   (c) go-client/go-server/SCENARIO  Go against Go: checks the peer and this script
+# plus go-peer-build (only when it had to build), go-client/no-server (exit 2 without a server),
+# c-server/clean-exit and go-server/clean-exit (alive after the checks, clean end on SIGTERM).
+# Prints one line per check, "ok - NAME" or "not ok - NAME" (details follow as "# " lines).
+# Exit status: 0 when every check passed, 1 otherwise.
+#   usage: BUILD=build bash conformance/tests/interop_go.sh      (from the repository root)
+# The Go peer is built into $BUILD/bin when missing or older than its sources (needs Go >= 1.22
+# and the Go module proxy or a filled module cache). Missing C binaries give one
+# "not ok - c-binaries-missing" line and the checks needing them are skipped.
+set -u
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+build=${BUILD:-build}
+case $build in /*) ;; *) build="$PWD/$build" ;; esac
+cd "$root" || exit 1
+
+peer="$build/bin/ttrpc-peer-go"
+ref_server="$build/bin/ttrpc-ref-server"
+ref_client="$build/bin/ttrpc-ref-client"
+service=ttrpc.conformance.v1.Echo
+# Every scenario the Go client must pass, in its own order (ttrpc-peer-go client --list).
+scenarios="echo echo-empty echo-large metadata fail fail-code-3 unknown-method deadline
+           deadline-remote server-stream client-stream bidi-stream"
+
+failures=0
+ok() { echo "ok - $1"; }
+not_ok() {
+    echo "not ok - $1"
+    shift
+    local line
+    for line in "$@"; do
+        printf '%s\n' "$line" | sed 's/^/#   /'
+    done
+    failures=$((failures + 1))
+}
+
+# Short socket paths: sun_path holds 108 bytes.
+tmp=$(mktemp -d /tmp/ttrpc-go.XXXXXX) || exit 1
+server_pids=()
+
+# stop_server PID: SIGTERM to the timeout wrapper (it passes the signal on to the server),
+# wait up to 5 s, then SIGKILL the server itself and its wrapper. Returns the exit status.
+stop_server() {
+    local pid=$1 i child rc
+    kill -TERM "$pid" 2>/dev/null
+    for ((i = 0; i < 50; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        for child in $(pgrep -P "$pid"); do
+            kill -KILL "$child" 2>/dev/null
+        done
+        kill -KILL "$pid" 2>/dev/null
+    fi
+    wait "$pid" 2>/dev/null
+    rc=$?
+    local kept=()
+    for i in "${server_pids[@]}"; do
+        [ "$i" = "$pid" ] || kept+=("$i")
+    done
+    server_pids=("${kept[@]}")
+    return "$rc"
+}
+
+# run_wait CMD...: runs CMD in the background and waits for it, so that a signal to this
+# script is acted on at once instead of after the command (bash defers traps until a
+# foreground command ends).
+fg_pid=
+run_wait() {
+    "$@" &
+    fg_pid=$!
+    wait "$fg_pid"
+    local rc=$?
+    fg_pid=
+    return "$rc"
+}
+
+cleanup() {
+    local pid
+    if [ -n "$fg_pid" ]; then
+        kill -TERM "$fg_pid" 2>/dev/null
+        wait "$fg_pid" 2>/dev/null
+    fi
+    for pid in "${server_pids[@]}"; do
+        stop_server "$pid"
+    done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+# start_server NAME SOCKET CMD...: starts CMD in the background with its stdout in
+# $tmp/NAME.out and stderr in $tmp/NAME.err, waits up to 10 s for its "ready" line and sets
+# started_pid. Returns 1, with the reason in start_error, when it never got ready.
+started_pid=
+start_error=
+start_server() {
+    local name=$1 sock=$2 i
+    shift 2
+    timeout -k 5 300 "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+    started_pid=$!
+    server_pids+=("$started_pid")
+    for ((i = 0; i < 100; i++)); do
+        if grep -qx ready "$tmp/$name.out" 2>/dev/null && [ -S "$sock" ]; then
+            return 0
+        fi
+        if ! kill -0 "$started_pid" 2>/dev/null; then
+            wait "$started_pid"
+            start_error="$name exited with status $? before printing ready; stderr: $(head -c 2000 "$tmp/$name.err")"
+            return 1
+        fi
+        sleep 0.1
+    done
+    stop_server "$started_pid"
+    start_error="$name printed no ready line within 10 s; stdout: $(head -c 500 "$tmp/$name.out"); stderr: $(head -c 2000 "$tmp/$name.err")"
+    return 1
+}
+
+# go_client_checks PREFIX SOCKET: runs every scenario of the Go client against SOCKET and
+# prints one line per scenario.
+go_client_checks() {
+    local prefix=$1 sock=$2 out rc name line
+    out="$tmp/${prefix//\//_}.json"
+    run_wait timeout -k 5 120 "$peer" client --connect "unix:$sock" >"$out" 2>"$out.err"
+    rc=$?
+    for name in $scenarios; do
+        line=$(grep -F "{\"scenario\":\"$name\"," "$out" | head -n 1)
+        case $line in
+            "{\"scenario\":\"$name\",\"ok\":true,"*) ok "$prefix/$name" ;;
+            "") not_ok "$prefix/$name" "no result line (client exit status $rc)" \
+                    "stderr: $(head -c 2000 "$out.err")" ;;
+            *) not_ok "$prefix/$name" "$line" ;;
+        esac
+    done
+    # Exit 0 exactly when every scenario passed; anything else is a client problem.
+    if grep -q '"ok":false' "$out"; then
+        [ "$rc" -eq 1 ] || not_ok "$prefix/client-exit-status" "expected 1 after failures, got $rc"
+    elif [ "$rc" -ne 0 ]; then
+        not_ok "$prefix/client-exit-status" "all scenarios passed but exit status was $rc" \
+            "stderr: $(head -c 2000 "$out.err")"
+    fi
+}
+
+# c_client_check NAME WANT_RC WANT_CODE WANT_PAYLOAD|- ARGS...: runs ttrpc-ref-client against
+# the Go server and compares exit status, status code and payload hex ("-": not checked).
+c_client_check() {
+    local name=$1 want_rc=$2 want_code=$3 want_payload=$4 out rc code payload problems=()
+    shift 4
+    run_wait timeout -k 2 10 "$ref_client" --connect "unix:$go_sock" "$@" >"$tmp/ref-client.out" 2>"$tmp/ref-client.err"
+    rc=$?
+    out=$(head -c 4000 "$tmp/ref-client.out")
+    code=$(printf '%s\n' "$out" | sed -n 's/^status: \([0-9][0-9]*\).*/\1/p' | head -n 1)
+    [ "$rc" -eq "$want_rc" ] || problems+=("exit status $rc, expected $want_rc")
+    [ "$code" = "$want_code" ] || problems+=("status code '${code}', expected $want_code")
+    if [ "$want_payload" != - ]; then
+        if ! printf '%s\n' "$out" | grep -q '^payload:'; then
+            problems+=("no payload line")
+        else
+            payload=$(printf '%s\n' "$out" | sed -n 's/^payload: *//p' | head -n 1 | tr -d ' ')
+            [ "$payload" = "$want_payload" ] || problems+=("payload '$payload', expected '$want_payload'")
+        fi
+    fi
+    if [ ${#problems[@]} -eq 0 ]; then
+        ok "c-client/go-server/$name"
+    else
+        not_ok "c-client/go-server/$name" "${problems[@]}" "command: ttrpc-ref-client --connect unix:$go_sock $*" \
+            "output: $out" "stderr: $(head -c 1000 "$tmp/ref-client.err")"
+    fi
+}
+
+# server_exit_check NAME PID "ACCEPTED_STATUSES" SOCKET|"": the server must have survived the
+# checks and end within 5 s of SIGTERM with one of the accepted statuses; a SOCKET given must be
+# gone afterwards.
+server_exit_check() {
+    local name=$1 pid=$2 accepted=$3 sock=$4 rc
+    if ! kill -0 "$pid" 2>/dev/null; then
+        wait "$pid"
+        rc=$?
+        stop_server "$pid"
+        not_ok "$name/clean-exit" "$name died during the checks, exit status $rc" \
+            "stderr: $(tail -c 3000 "$tmp/$name.err")"
+        return
+    fi
+    stop_server "$pid"
+    rc=$?
+    if [[ " $accepted " != *" $rc "* ]]; then
+        not_ok "$name/clean-exit" "exit status $rc after SIGTERM, expected one of: $accepted (137: needed SIGKILL)" \
+            "stderr: $(tail -c 3000 "$tmp/$name.err")"
+    elif [ -n "$sock" ] && [ -e "$sock" ]; then
+        not_ok "$name/clean-exit" "exit status $rc, but the socket $sock was left behind"
+    else
+        ok "$name/clean-exit"
+    fi
+}
+
+# --- the Go peer binary ---------------------------------------------------------------------
+peer_src=conformance/peers/go
+if [ ! -x "$peer" ] || [ -n "$(find "$peer_src" -newer "$peer" \( -name '*.go' -o -name 'go.mod' -o -name 'go.sum' \) 2>/dev/null)" ]; then
+    gobin=$(command -v go || echo /usr/local/go/bin/go)
+    mkdir -p "$build/bin"
+    if GOTOOLCHAIN=local run_wait timeout -k 5 300 "$gobin" build -C "$peer_src" -trimpath -o "$peer" . >"$tmp/go-build.log" 2>&1; then
+        ok go-peer-build
+    else
+        not_ok go-peer-build "$(tail -n 20 "$tmp/go-build.log")"
+        exit 1
+    fi
+fi
+
+# --- the client's "could not run" path: nothing listening -----------------------------------
+run_wait timeout -k 2 20 "$peer" client --connect "unix:$tmp/absent.sock" >"$tmp/absent.out" 2>"$tmp/absent.err"
+rc=$?
+if [ "$rc" -eq 2 ] && [ ! -s "$tmp/absent.out" ] && grep -q 'cannot connect' "$tmp/absent.err"; then
+    ok go-client/no-server
+else
+    not_ok go-client/no-server "exit status $rc (expected 2), stdout: $(head -c 500 "$tmp/absent.out")" \
+        "stderr: $(head -c 500 "$tmp/absent.err")"
+fi
+
+# --- (a) and (b) need the C binaries ---------------------------------------------------------
+missing=()
+[ -x "$ref_server" ] || missing+=("$ref_server")
+[ -x "$ref_client" ] || missing+=("$ref_client")
+[ ${#missing[@]} -eq 0 ] || not_ok c-binaries-missing "${missing[@]/%/ not built}"
+
+# (a) Go client against the C server.
+if [ -x "$ref_server" ]; then
+    c_sock="$tmp/c.sock"
+    if start_server c-server "$c_sock" "$ref_server" --listen "unix:$c_sock"; then
+        c_pid=$started_pid
+        go_client_checks go-client/c-server "$c_sock"
+        # Alive after the run, and a clean end on SIGTERM (0, or death by the signal itself);
+        # anything else, e.g. a sanitizer report, fails with its stderr shown.
+        server_exit_check c-server "$c_pid" "0 143" ""
+    else
+        not_ok go-client/c-server/start "$start_error"
+    fi
+fi
+
+# Go server used by (b) and (c).
+go_sock="$tmp/go.sock"
+if ! start_server go-server "$go_sock" "$peer" server --listen "unix:$go_sock"; then
+    not_ok go-server/start "$start_error"
+    exit 1
+fi
+go_pid=$started_pid
+
+# (b) C client against the Go server.
+if [ -x "$ref_client" ]; then
+    c_client_check echo 0 0 0a0568656c6c6f --hex 0a0568656c6c6f "$service" Echo
+    c_client_check echo-empty 0 0 "" "$service" Echo
+    c_client_check metadata 0 0 0a05782d613d310a05782d623d32 \
+        --metadata x-a=1 --metadata x-b=2 "$service" Metadata
+    c_client_check fail 1 12 - --hex 080c120178 "$service" Fail
+    c_client_check unknown-method 1 12 - "$service" NoSuchMethod
+    c_client_check deadline 1 4 - --timeout-ms 200 --hex 08d00f "$service" Sleep
+fi
+
+# (c) Go client against the Go server.
+go_client_checks go-client/go-server "$go_sock"
+
+# The Go server must still be alive after all that, exit 0 on SIGTERM and remove its socket.
+server_exit_check go-server "$go_pid" "0" "$go_sock"
+
+[ "$failures" -eq 0 ]
