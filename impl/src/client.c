@@ -20,6 +20,7 @@ typedef struct queued_event {
 struct ttrpc_client {
     ttrpc_conn io;
     size_t max_queued;
+    int send_timeout_ms; /* 0: sends may block without limit */
     queued_event *head, *tail;
     size_t queued_bytes;
     queued_event *current; /* handed out by the last wait; freed by the next */
@@ -377,6 +378,7 @@ ttrpc_err ttrpc_client_adopt_fd(int fd, const ttrpc_client_config *cfg, ttrpc_cl
     if (cfg != NULL) {
         scfg = cfg->session;
         cli->max_queued = cfg->max_queued;
+        cli->send_timeout_ms = cfg->send_timeout_ms > 0 ? cfg->send_timeout_ms : 0;
     }
     if (cli->max_queued == 0) {
         cli->max_queued = TTRPC_CLIENT_DEFAULT_MAX_QUEUED;
@@ -452,6 +454,7 @@ ttrpc_err ttrpc_client_start(ttrpc_client *cli, const ttrpc_request *req, ttrpc_
 static ttrpc_err send_blocking(ttrpc_client *cli, uint32_t id, const uint8_t *data, size_t len,
                                bool last, bool close_only)
 {
+    uint64_t deadline = deadline_after(cli->send_timeout_ms > 0 ? cli->send_timeout_ms : -1);
     for (;;) {
         if (cli->closed || cli->write_failed) {
             return TTRPC_E_CLOSED;
@@ -469,7 +472,11 @@ static ttrpc_err send_blocking(ttrpc_client *cli, uint32_t id, const uint8_t *da
             }
             return rc;
         }
-        rc = client_io(cli, -1);
+        int left = ms_left(deadline);
+        if (left == 0) {
+            return TTRPC_E_TIMEOUT;
+        }
+        rc = client_io(cli, left);
         if (rc == TTRPC_E_AGAIN) {
             return TTRPC_E_LIMIT;
         }

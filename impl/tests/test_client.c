@@ -802,6 +802,32 @@ static void test_client_wait_idle_times_out(void **state)
     pair_close(&p);
 }
 
+/* A server that never reads cannot hold a sender forever once send_timeout_ms is set. */
+static void test_client_send_times_out_on_non_reading_server(void **state)
+{
+    (void)state;
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    ttrpc_client_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.session.max_output = 4096;
+    cfg.send_timeout_ms = 50;
+    ttrpc_client *cli = NULL;
+    assert_int_equal(ttrpc_client_adopt_fd(sv[0], &cfg, &cli), TTRPC_OK);
+    ttrpc_request req = request("ClientStream", NULL);
+    uint32_t id = 0;
+    assert_int_equal(ttrpc_client_start(cli, &req, TTRPC_METHOD_CLIENT_STREAM, &id), TTRPC_OK);
+    static uint8_t chunk[65536];
+    ttrpc_err rc = TTRPC_OK;
+    /* The socket buffers fill up after a few MiB at most; then the send must time out. */
+    for (int i = 0; i < 4096 && rc == TTRPC_OK; i++) {
+        rc = ttrpc_client_send(cli, id, chunk, sizeof chunk, false);
+    }
+    assert_int_equal(rc, TTRPC_E_TIMEOUT);
+    ttrpc_client_free(cli);
+    close(sv[1]);
+}
+
 static void test_client_connect_unix_errors(void **state)
 {
     (void)state;
@@ -839,6 +865,7 @@ int main(void)
         cmocka_unit_test(test_client_abandon_drops_events),
         cmocka_unit_test(test_client_wait_oversized_response_fails_call),
         cmocka_unit_test(test_client_wait_idle_times_out),
+        cmocka_unit_test(test_client_send_times_out_on_non_reading_server),
         cmocka_unit_test(test_client_connect_unix_errors),
     };
 #undef FIXTURE_TEST

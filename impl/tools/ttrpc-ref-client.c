@@ -434,7 +434,13 @@ int main(int argc, char **argv)
     }
     (void)signal(SIGPIPE, SIG_IGN);
     ttrpc_client *cli = NULL;
-    ttrpc_err rc = ttrpc_client_connect_unix(o.path, NULL, &cli);
+    ttrpc_client_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    /* A server that stops reading must not hold a stream's sends forever. */
+    if (o.timeout_ms > 0) {
+        cfg.send_timeout_ms = (int)(o.timeout_ms + (long)TTRPC_CLIENT_DEADLINE_SLACK_MS);
+    }
+    ttrpc_err rc = ttrpc_client_connect_unix(o.path, &cfg, &cli);
     if (rc != TTRPC_OK) {
         fprintf(stderr, "%s: cannot connect to %s: %s\n", PROG, o.path,
                 rc == TTRPC_E_IO ? strerror(errno)

@@ -31,6 +31,9 @@ typedef struct ttrpc_client_config {
     /* Bytes of received events held for ttrpc_client_wait before the client stops reading
      * the socket; 0: TTRPC_CLIENT_DEFAULT_MAX_QUEUED. */
     size_t max_queued;
+    /* How long ttrpc_client_send and ttrpc_client_close_send may block on a server that does
+     * not read before they give up with TTRPC_E_TIMEOUT; 0: no limit. */
+    int send_timeout_ms;
 } ttrpc_client_config;
 
 typedef enum ttrpc_client_event_kind {
@@ -86,7 +89,8 @@ TTRPC_MUST_USE ttrpc_err ttrpc_client_start(ttrpc_client *cli, const ttrpc_reque
  * output queue is full, reading (and queueing for ttrpc_client_wait) what arrives meanwhile.
  * Errors: TTRPC_E_NOT_FOUND (no such live stream), TTRPC_E_INVAL (this stream takes no Data
  * now), TTRPC_E_TOO_LARGE, TTRPC_E_NOMEM, TTRPC_E_CLOSED, TTRPC_E_LIMIT (blocked with
- * max_queued bytes of events unread: call ttrpc_client_wait), TTRPC_E_IO. */
+ * max_queued bytes of events unread: call ttrpc_client_wait), TTRPC_E_TIMEOUT (blocked past
+ * the config's send_timeout_ms; nothing was sent), TTRPC_E_IO. */
 TTRPC_MUST_USE ttrpc_err ttrpc_client_send(ttrpc_client *cli, uint32_t stream_id,
                                            const uint8_t *data, size_t len, bool last);
 /* "I send nothing more" (Data RC|NO_DATA). Errors: as ttrpc_client_send. */
