@@ -88,3 +88,4 @@ clean:
 	rm -rf build
 
 -include $(wildcard $(B)/obj/*.d $(B)/tests/*.d $(B)/bin/*.d)
+include vectors/vectors.mk

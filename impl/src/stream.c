@@ -98,11 +98,12 @@ static const ttrpc_stream_transition
             S(IGNORE), S(IGNORE)),
         /* The server ended a bidi stream with Data[RC] while the client still sends.
          * PROTOCOL.md, Streaming wants a server remote closed first, but bidi handlers return
-         * early on both real servers (ttrpc-notes 2.2). */
+         * early on both real servers (ttrpc-notes 2.2). The same section lets a server that
+         * finished its data first end the stream with a final Response. */
         ROW(LOCAL_CLOSED,
             S(REFUSE), S(REFUSE), S(REFUSE), S(REFUSE),
             S(REFUSE), S(REFUSE), S(REFUSE), S(REFUSE),
-            S(REFUSE),
+            T(CLOSED, ACCEPT),
             T(CLOSED, REJECT), T(CLOSED, REJECT), T(CLOSED, REJECT), T(CLOSED, REJECT),
             S(DELIVER), S(ACCEPT), T(CLOSED, DELIVER), T(CLOSED, ACCEPT),
             S(IGNORE), S(IGNORE)),
@@ -149,14 +150,15 @@ static const ttrpc_stream_transition
             S(IGNORE), S(IGNORE), S(IGNORE), S(IGNORE),
             S(DELIVER), S(ACCEPT), T(CLOSED, DELIVER), T(CLOSED, ACCEPT),
             T(CLOSED, DELIVER), T(CLOSED, REJECT)),
-        /* The server finished a bidi stream first; anything more from it breaks its own RC. */
+        /* The server finished a bidi stream first; more Data from it breaks its own RC, but
+         * PROTOCOL.md, Streaming lets it end the stream with a final Response. */
         ROW(REMOTE_CLOSED,
             S(REFUSE), S(REFUSE), S(REFUSE), S(REFUSE),
             S(ACCEPT), S(ACCEPT), T(CLOSED, ACCEPT), T(CLOSED, ACCEPT),
             S(REFUSE),
             S(IGNORE), S(IGNORE), S(IGNORE), S(IGNORE),
             T(CLOSED, REJECT), T(CLOSED, REJECT), T(CLOSED, REJECT), T(CLOSED, REJECT),
-            T(CLOSED, REJECT), T(CLOSED, REJECT)),
+            T(CLOSED, DELIVER), T(CLOSED, REJECT)),
         /* Late frames for a finished call are dropped, as every real client does. */
         ROW(CLOSED,
             S(REFUSE), S(REFUSE), S(REFUSE), S(REFUSE),
