@@ -90,3 +90,4 @@ clean:
 -include $(wildcard $(B)/obj/*.d $(B)/tests/*.d $(B)/bin/*.d)
 include vectors/vectors.mk
 include conformance/peers/rust/rust.mk
+include fuzz/fuzz.mk
