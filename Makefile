@@ -91,3 +91,4 @@ clean:
 include vectors/vectors.mk
 include conformance/peers/rust/rust.mk
 include fuzz/fuzz.mk
+include conformance/harness/harness.mk

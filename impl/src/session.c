@@ -398,7 +398,7 @@ static ttrpc_err server_request(ttrpc_session *s, const ttrpc_frame *f, ttrpc_ev
     const ttrpc_frame_header *h = &f->hdr;
     *produced = true;
     /* PROTOCOL.md, Message Frame: "The Stream ID must be odd for client initiated streams". */
-    if (h->stream_id % 2 == 0) {
+    if (h->stream_id % 2 == 0 && !s->cfg.test_serve_even_ids) {
         return server_reject(s, h, TTRPC_CODE_INVALID_ARGUMENT, TTRPC_E_PROTO,
                              "stream id must be odd for client-initiated streams", ev);
     }
@@ -432,7 +432,9 @@ static ttrpc_err server_request(ttrpc_session *s, const ttrpc_frame *f, ttrpc_ev
         bool service_known = false;
         index = route(s, &s->request, &service_known);
         if (index == SIZE_MAX) {
-            return server_reject(s, h, TTRPC_CODE_UNIMPLEMENTED, TTRPC_E_NOT_FOUND,
+            int32_t code = s->cfg.test_unknown_method_code != 0 ? s->cfg.test_unknown_method_code
+                                                                 : TTRPC_CODE_UNIMPLEMENTED;
+            return server_reject(s, h, code, TTRPC_E_NOT_FOUND,
                                  service_known ? "unknown method" : "unknown service", ev);
         }
         kind = s->cfg.methods[index].kind;
@@ -558,6 +560,9 @@ static ttrpc_err handle_oversize(ttrpc_session *s, const ttrpc_frame_header *h,
                                  ttrpc_event *ev, bool *produced)
 {
     *produced = true;
+    if (s->cfg.role == TTRPC_ROLE_SERVER && s->cfg.test_close_on_oversize) {
+        return TTRPC_E_TOO_LARGE; /* fatal for the connection: the server closes it */
+    }
     if (s->cfg.role == TTRPC_ROLE_SERVER) {
         /* The Go server's answer; the connection stays usable since the body was skipped. */
         return server_reject(s, h, TTRPC_CODE_RESOURCE_EXHAUSTED, TTRPC_E_TOO_LARGE,

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include "echo.pb-c.h"
 #include "ttrpc/msg.h"
@@ -123,6 +124,34 @@ static void invalid_argument(ttrpc_call *call, const char *what)
     respond_or_log(call, TTRPC_CODE_INVALID_ARGUMENT, what, NULL, 0);
 }
 
+/* ---- faults (--fault NAME): deliberate bugs that prove the conformance cases catch them ---- */
+
+typedef enum fault {
+    FAULT_NONE = 0,
+    FAULT_ANSWER_EVEN_IDS,    /* serve Requests on even stream ids */
+    FAULT_WRONG_UNKNOWN_CODE, /* NOT_FOUND (5) instead of UNIMPLEMENTED (12) */
+    FAULT_NO_OVERSIZE_ANSWER, /* close the connection instead of answering code 8 */
+    FAULT_ECHO_CORRUPT,       /* Echo flips the last byte of the payload */
+    FAULT_IGNORE_DEADLINE,    /* timeout_nano is not enforced */
+    FAULT_HANG_ON_SLEEP,      /* Sleep blocks the whole server forever */
+    FAULT_CRASH_ON_CODE_99,   /* Fail asked for code 99 aborts the process */
+} fault;
+
+static const struct {
+    const char *name;
+    fault f;
+} g_faults[] = {
+    {"answer-even-ids", FAULT_ANSWER_EVEN_IDS},
+    {"wrong-unknown-code", FAULT_WRONG_UNKNOWN_CODE},
+    {"no-oversize-answer", FAULT_NO_OVERSIZE_ANSWER},
+    {"echo-corrupt", FAULT_ECHO_CORRUPT},
+    {"ignore-deadline", FAULT_IGNORE_DEADLINE},
+    {"hang-on-sleep", FAULT_HANG_ON_SLEEP},
+    {"crash-on-code-99", FAULT_CRASH_ON_CODE_99},
+};
+
+static fault g_fault;
+
 /* ---- unary methods ---- */
 
 static void echo_request(ttrpc_call *call, const ttrpc_request *req, bool first)
@@ -131,6 +160,16 @@ static void echo_request(ttrpc_call *call, const ttrpc_request *req, bool first)
     if (!bytes_valid(req->payload)) {
         invalid_argument(call, "payload is not a ttrpc.conformance.v1.Bytes");
         return;
+    }
+    if (g_fault == FAULT_ECHO_CORRUPT && req->payload.len > 0) {
+        uint8_t *copy = malloc(req->payload.len);
+        if (copy != NULL) {
+            memcpy(copy, req->payload.data, req->payload.len);
+            copy[req->payload.len - 1] ^= 0x01;
+            respond_or_log(call, TTRPC_CODE_OK, NULL, copy, req->payload.len);
+            free(copy);
+            return;
+        }
     }
     respond_or_log(call, TTRPC_CODE_OK, NULL, req->payload.data, req->payload.len);
 }
@@ -145,6 +184,10 @@ static void fail_request(ttrpc_call *call, const ttrpc_request *req, bool first)
         ttrpc_msg_arena_reset(&arena);
         invalid_argument(call, "payload is not a google.rpc.Status");
         return;
+    }
+    if (g_fault == FAULT_CRASH_ON_CODE_99 && st.code == 99) {
+        fprintf(stderr, "%s: --fault crash-on-code-99: aborting\n", PROG);
+        abort();
     }
     if (st.code == TTRPC_CODE_OK) {
         respond_or_log(call, TTRPC_CODE_OK, NULL, NULL, 0); /* an empty Bytes */
@@ -245,6 +288,12 @@ static void sleep_request(ttrpc_call *call, const ttrpc_request *req, bool first
     if (!count_decode(req->payload, &ms)) {
         invalid_argument(call, "payload is not a ttrpc.conformance.v1.Count");
         return;
+    }
+    if (g_fault == FAULT_HANG_ON_SLEEP) {
+        fprintf(stderr, "%s: --fault hang-on-sleep: blocking the loop\n", PROG);
+        for (;;) {
+            pause(); /* the loop thread never returns: every connection stalls */
+        }
     }
     sleep_state *st = calloc(1, sizeof *st);
     if (st == NULL) {
@@ -470,7 +519,8 @@ static void log_line(void *arg, const char *line)
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: %s (--listen unix:PATH | --fd N) [--same-uid] [--max-streams N] [-v]\n"
+            "usage: %s (--listen unix:PATH | --fd N) [--same-uid] [--max-streams N]\n"
+            "       [--fault NAME] [-v]\n"
             "\n"
             "Serves %s (conformance/proto/echo.proto): Echo, Fail, Metadata,\n"
             "Sleep, ServerStream, ClientStream, BidiStream.\n"
@@ -479,6 +529,10 @@ static void usage(FILE *f)
             "  --fd N              serve the already-listening Unix socket inherited as fd N\n"
             "  --same-uid          close, without a byte, connections from other user ids\n"
             "  --max-streams N     live streams per connection (default %u); more get code 8\n"
+            "  --fault NAME        misbehave on purpose, for testing the conformance harness:\n"
+            "                      answer-even-ids, wrong-unknown-code, no-oversize-answer,\n"
+            "                      echo-corrupt, ignore-deadline, hang-on-sleep,\n"
+            "                      crash-on-code-99\n"
             "  -v, --verbose       log connections and rejected frames to stderr\n"
             "  -h, --help          this text\n"
             "\n"
@@ -555,6 +609,7 @@ int main(int argc, char **argv)
         {"fd", required_argument, NULL, 'f'},
         {"same-uid", no_argument, NULL, 'u'},
         {"max-streams", required_argument, NULL, 's'},
+        {"fault", required_argument, NULL, 'F'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -585,6 +640,17 @@ int main(int argc, char **argv)
             }
             cfg.session.max_streams = (uint32_t)v;
             break;
+        case 'F': {
+            size_t i = 0;
+            while (i < sizeof g_faults / sizeof g_faults[0] && strcmp(g_faults[i].name, optarg)) {
+                i++;
+            }
+            if (i == sizeof g_faults / sizeof g_faults[0]) {
+                return usage_error("--fault %s: unknown fault (see --help)", optarg);
+            }
+            g_fault = g_faults[i].f;
+            break;
+        }
         case 'v':
             g_verbose = true;
             break;
@@ -618,6 +684,11 @@ int main(int argc, char **argv)
     if (g_verbose) {
         cfg.log = log_line;
     }
+    cfg.session.test_serve_even_ids = g_fault == FAULT_ANSWER_EVEN_IDS;
+    cfg.session.test_unknown_method_code =
+        g_fault == FAULT_WRONG_UNKNOWN_CODE ? TTRPC_CODE_NOT_FOUND : 0;
+    cfg.session.test_close_on_oversize = g_fault == FAULT_NO_OVERSIZE_ANSWER;
+    cfg.test_ignore_deadlines = g_fault == FAULT_IGNORE_DEADLINE;
 
     ttrpc_server *srv = NULL;
     ttrpc_err rc = ttrpc_server_new(&cfg, &srv);

@@ -80,6 +80,9 @@ typedef struct ttrpc_server_config {
      * frame the session rejected. NULL: silent. */
     void (*log)(void *log_arg, const char *line);
     void *log_arg;
+    /* Test-only fault injection (ttrpc-ref-server --fault): timeout_nano is not enforced.
+     * Leave it false in real use. */
+    bool test_ignore_deadlines;
 } ttrpc_server_config;
 
 typedef struct ttrpc_server_stats {

@@ -62,6 +62,11 @@ typedef struct ttrpc_session_config {
     const ttrpc_method_desc *methods;
     size_t n_methods;
     const ttrpc_allocator *alloc; /* borrowed; NULL: the default */
+    /* Test-only fault injection, so the conformance harness can prove that its cases catch
+     * a broken server (ttrpc-ref-server --fault). Leave them zero in real use. */
+    bool test_serve_even_ids;         /* skip the odd-id check on Requests */
+    int32_t test_unknown_method_code; /* answer this instead of UNIMPLEMENTED (0: 12) */
+    bool test_close_on_oversize;      /* fail the connection instead of answering code 8 */
 } ttrpc_session_config;
 
 typedef enum ttrpc_event_kind {
@@ -130,7 +135,8 @@ TTRPC_MUST_USE ttrpc_err ttrpc_session_feed(ttrpc_session *s, const uint8_t *in,
 /* False while queued output is over max_output: stop reading the socket until it drains. */
 bool ttrpc_session_wants_input(const ttrpc_session *s);
 
-/* TTRPC_OK: *ev holds one event. TTRPC_E_AGAIN: feed more input. TTRPC_E_NOMEM: fatal.
+/* TTRPC_OK: *ev holds one event. TTRPC_E_AGAIN: feed more input. TTRPC_E_NOMEM: fatal
+ * (so is TTRPC_E_TOO_LARGE, only with the test-only test_close_on_oversize).
  * TTRPC_E_CLOSED: after ttrpc_session_close, once every live stream was reported. */
 TTRPC_MUST_USE ttrpc_err ttrpc_session_next_event(ttrpc_session *s, ttrpc_event *ev);
 

@@ -1,0 +1,163 @@
+/* PROTOCOL.md, Message Frame (stream ids): client streams use odd ids. Ordering, reuse and
+ * wraparound are not in the spec: those cases record what the server does. */
+#include "case.h"
+
+#define RO TTRPC_FLAG_REMOTE_OPEN
+#define ODD "Client-initiated streams must use odd ids; servers do not start streams " \
+            "(Message Frame; introduction)"
+
+const tc_case tc_cases_ids[] = {
+    {
+        .id = "ids/request/zero",
+        .clause = ODD,
+        .level = TC_MUST,
+        .desc = "an Echo Request on stream 0 is not served",
+        .script = {TC_ECHO(0, "zero"), TC_END},
+        .pass = TC_RESP_ERROR(0),
+        TC_LENIENT(TC_NOTHING_ON(0), TC_CLOSED),
+    },
+    {
+        .id = "ids/request/even",
+        .clause = ODD,
+        .level = TC_MUST,
+        .desc = "an Echo Request on stream 2 is not served",
+        .script = {TC_ECHO(2, "even"), TC_END},
+        .pass = TC_RESP_ERROR(2),
+        TC_LENIENT(TC_NOTHING_ON(2), TC_CLOSED),
+    },
+    {
+        .id = "ids/request/even-after-odd",
+        .clause = ODD,
+        .level = TC_MUST,
+        .desc = "Echo on stream 1, then Echo on stream 4: 1 served, 4 not",
+        .script = {TC_ECHO(1, "odd"), TC_AWAIT(1), TC_ECHO(4, "even"), TC_END},
+        .pass = TC_ALL(TC_RESP_TEXT(1, "odd"), TC_RESP_ERROR(4)),
+        TC_LENIENT(TC_ALL(TC_RESP_TEXT(1, "odd"), TC_NOTHING_ON(4)), TC_CLOSED),
+    },
+    {
+        .id = "ids/request/max-odd",
+        .clause = ODD,
+        .level = TC_MUST,
+        .desc = "an Echo on stream 0xFFFFFFFF (odd) is served",
+        .script = {TC_ECHO(0xFFFFFFFFu, "max"), TC_END},
+        .pass = TC_RESP_TEXT(0xFFFFFFFFu, "max"),
+    },
+    {
+        .id = "ids/request/near-max",
+        .clause = ODD,
+        .level = TC_MUST,
+        .desc = "Echo on 0xFFFFFFFD, then on 0xFFFFFFFF: both served",
+        .script = {TC_ECHO(0xFFFFFFFDu, "a"), TC_ECHO(0xFFFFFFFFu, "b"), TC_END},
+        .pass = TC_ALL(TC_RESP_TEXT(0xFFFFFFFDu, "a"), TC_RESP_TEXT(0xFFFFFFFFu, "b")),
+    },
+    {
+        .id = "ids/request/gap",
+        .clause = ODD,
+        .level = TC_MUST,
+        .desc = "Echo on stream 1, then on stream 1001: any larger odd id will do",
+        .script = {TC_ECHO(1, "a"), TC_ECHO(1001, "b"), TC_END},
+        .pass = TC_ALL(TC_RESP_TEXT(1, "a"), TC_RESP_TEXT(1001, "b")),
+    },
+    {
+        .id = "ids/request/reused-after-finish",
+        .clause = "Stream id reuse is not covered by the spec (Message Frame)",
+        .level = TC_INFO,
+        .desc = "Echo on stream 1, its Response, then another Echo on stream 1",
+        .script = {TC_ECHO(1, "first"), TC_AWAIT(1), TC_ECHO(1, "again"), TC_END},
+        .pass = TC_ALL(TC_RESP_TEXT(1, "first"), TC_RESP_ERROR_NTH(1, 1)),
+        TC_LENIENT(TC_RESP_OK_NTH(1, 1)),
+    },
+    {
+        .id = "ids/request/decreasing",
+        .clause = "Stream id ordering is not covered by the spec (Message Frame)",
+        .level = TC_INFO,
+        .desc = "Echo on stream 5, its Response, then an Echo on stream 3",
+        .script = {TC_ECHO(5, "five"), TC_AWAIT(5), TC_ECHO(3, "three"), TC_END},
+        .pass = TC_ALL(TC_RESP_TEXT(5, "five"), TC_RESP_ERROR(3)),
+        TC_LENIENT(TC_RESP_TEXT(3, "three")),
+    },
+    {
+        .id = "ids/request/after-max",
+        .clause = "Stream id wraparound is not covered by the spec (Message Frame)",
+        .level = TC_INFO,
+        .desc = "Echo on 0xFFFFFFFF, its Response, then an Echo on stream 1",
+        .script = {TC_ECHO(0xFFFFFFFFu, "max"), TC_AWAIT(0xFFFFFFFFu), TC_ECHO(1, "wrapped"),
+                   TC_END},
+        .pass = TC_RESP_ANY(1),
+    },
+    {
+        .id = "ids/data/unknown-stream",
+        .clause = "Data is sent on an already initialised stream (Message Types: Data); Data for "
+                  "a stream never opened is not covered",
+        .level = TC_INFO,
+        .desc = "a Data frame on stream 1, which no Request opened, then an Echo",
+        .script = {TC_DATA(1, 0, .payload = TC_PL_BYTES, .text = "stray"), TC_END},
+        .pass = TC_RESP_ERROR(1),
+        TC_LENIENT(TC_NOTHING_ON(1)),
+    },
+    {
+        .id = "ids/data/unknown-stream-rc",
+        .clause = "Data is sent on an already initialised stream (Message Types: Data)",
+        .level = TC_INFO,
+        .desc = "a Data RC|ND frame on stream 1, which no Request opened, then an Echo",
+        .script = {TC_CLOSE_SEND(1), TC_END},
+        .pass = TC_RESP_ERROR(1),
+        TC_LENIENT(TC_NOTHING_ON(1)),
+    },
+    {
+        .id = "ids/data/even",
+        .clause = ODD,
+        .level = TC_INFO,
+        .desc = "a Data frame on stream 2, then an Echo",
+        .script = {TC_DATA(2, 0, .payload = TC_PL_BYTES, .text = "stray"), TC_END},
+        .pass = TC_RESP_ERROR(2),
+        TC_LENIENT(TC_NOTHING_ON(2)),
+    },
+    {
+        .id = "ids/data/zero",
+        .clause = ODD,
+        .level = TC_INFO,
+        .desc = "a Data frame on stream 0, then an Echo",
+        .script = {TC_DATA(0, 0, .payload = TC_PL_BYTES, .text = "stray"), TC_END},
+        .pass = TC_RESP_ERROR(0),
+        TC_LENIENT(TC_NOTHING_ON(0)),
+    },
+    {
+        .id = "ids/data/finished-unary",
+        .clause = "A Response ends the stream (Message Types: Response); Data after it is not "
+                  "covered",
+        .level = TC_INFO,
+        .desc = "Echo on stream 1, its Response, then a Data frame on stream 1, then an Echo",
+        .script = {TC_ECHO(1, "done"), TC_AWAIT(1),
+                   TC_DATA(1, 0, .payload = TC_PL_BYTES, .text = "late"), TC_ECHO(3, "next"),
+                   TC_END},
+        .pass = TC_ALL(TC_RESP_ERROR_NTH(1, 1), TC_RESP_TEXT(3, "next")),
+        TC_LENIENT(TC_RESP_TEXT(3, "next")),
+    },
+    {
+        .id = "ids/unknown-type/even",
+        .clause = ODD,
+        .level = TC_INFO,
+        .desc = "a frame of unknown type 0x05 on stream 2, then an Echo",
+        .script = {TC_FRAME(2, 0x05, 0, .payload = TC_PL_BYTES, .text = "?"), TC_END},
+        .pass = TC_NOTHING_ON(2),
+        TC_LENIENT(TC_RESP_ERROR(2)),
+    },
+    {
+        .id = "ids/streams/interleaved",
+        .clause = "Many streams share one connection; frames are matched by stream id "
+                  "(introduction; Streaming)",
+        .level = TC_MUST,
+        .needs = TC_NEED_STREAMING,
+        .desc = "two ClientStreams (1: 1+2, 3: 10+20) whose Data frames alternate",
+        .script = {TC_CALL(1, "ClientStream", .flags = RO), TC_CALL(3, "ClientStream", .flags = RO),
+                   TC_DATA(1, 0, .payload = TC_PL_COUNT, .count = 1),
+                   TC_DATA(3, 0, .payload = TC_PL_COUNT, .count = 10),
+                   TC_DATA(1, 0, .payload = TC_PL_COUNT, .count = 2),
+                   TC_DATA(3, 0, .payload = TC_PL_COUNT, .count = 20), TC_CLOSE_SEND(3),
+                   TC_CLOSE_SEND(1), TC_END},
+        .pass = TC_ALL(TC_RESP_COUNT(1, 3), TC_RESP_COUNT(3, 30)),
+    },
+};
+
+const size_t tc_cases_ids_count = sizeof tc_cases_ids / sizeof tc_cases_ids[0];
