@@ -500,6 +500,15 @@ static void dispatch_request(server_conn *c, const ttrpc_event *ev)
         return;
     }
     call->route->handler.on_request(call, &call->req, ev->first_message);
+    /* PROTOCOL.md, Request: with remote closed "the remote still expects to receive a
+     * response or stream data", so a client-streaming handler must learn now that no Data
+     * will come (Go and Rust servers wait forever here, notes 2.4). */
+    bool streams_in = call->route->kind == TTRPC_METHOD_CLIENT_STREAM ||
+                      call->route->kind == TTRPC_METHOD_BIDI;
+    if (streams_in && (ev->flags & TTRPC_FLAG_REMOTE_CLOSED) != 0 && !call->ended &&
+        !call->cancelling && call->route->handler.on_remote_closed != NULL) {
+        call->route->handler.on_remote_closed(call);
+    }
     call_check_live(call);
 }
 

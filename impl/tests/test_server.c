@@ -140,8 +140,34 @@ static void count_request(ttrpc_call *call, const ttrpc_request *req, bool first
     count_pump(call);
 }
 
+/* Sum: a client-streaming method that answers, once the client has closed, with the number
+ * of messages it got (the Request's payload counts when it is a first message). */
+static void sum_request(ttrpc_call *call, const ttrpc_request *req, bool first)
+{
+    (void)req;
+    W->requests++;
+    ttrpc_call_set_user(call, (void *)(uintptr_t)(first ? 1 : 0), NULL);
+}
+
+static void sum_data(ttrpc_call *call, ttrpc_bytes msg)
+{
+    (void)msg;
+    ttrpc_call_set_user(call, (void *)((uintptr_t)ttrpc_call_user(call) + 1), NULL);
+}
+
+static void sum_closed(ttrpc_call *call)
+{
+    char buf[24];
+    int n = snprintf(buf, sizeof buf, "%lu", (unsigned long)(uintptr_t)ttrpc_call_user(call));
+    must_respond(call, 0, buf, (size_t)n);
+}
+
 static void register_all(ttrpc_server *srv)
 {
+    ttrpc_handler sum = {.on_request = sum_request, .on_data = sum_data,
+                         .on_remote_closed = sum_closed};
+    assert_int_equal(ttrpc_server_register(srv, SVC, "Sum", TTRPC_METHOD_CLIENT_STREAM, &sum),
+                     TTRPC_OK);
     ttrpc_handler echo = {.on_request = echo_request, .on_cancel = count_cancel};
     ttrpc_handler peer = {.on_request = peer_request};
     ttrpc_handler sleep = {.on_request = sleep_request, .on_cancel = count_cancel};
@@ -441,6 +467,29 @@ static void test_server_request_echo_answered(void **state)
     assert_int_equal(f.hdr.length, sizeof go_ok);
     assert_memory_equal(f.data, go_ok, sizeof go_ok);
     assert_int_equal(stats().calls, 0);
+    raw_close(&r);
+    world_end(&w);
+}
+
+/* PROTOCOL.md, Request: RC means no Data will follow and the client still expects an answer:
+ * a client-streaming handler must be told at once that its input has ended. */
+static void test_server_request_rc_on_client_stream_answered(void **state)
+{
+    (void)state;
+    world w;
+    world_start(&w, NULL);
+    raw r;
+    raw_open(&r);
+    raw_request(&r, 1, TTRPC_FLAG_REMOTE_CLOSED, "Sum", "x", 1, 0);
+    char payload[32];
+    assert_int_equal(raw_response(&r, 1, payload, sizeof payload), 0);
+    assert_string_equal(payload, "1");
+    /* With RO the same method waits for Data, then answers on the client's close. */
+    raw_request(&r, 3, TTRPC_FLAG_REMOTE_OPEN | TTRPC_FLAG_NO_DATA, "Sum", NULL, 0, 0);
+    raw_frame(&r, 3, TTRPC_TYPE_DATA, 0, "a", 1);
+    raw_frame(&r, 3, TTRPC_TYPE_DATA, TTRPC_FLAG_REMOTE_CLOSED | TTRPC_FLAG_NO_DATA, NULL, 0);
+    assert_int_equal(raw_response(&r, 3, payload, sizeof payload), 0);
+    assert_string_equal(payload, "1");
     raw_close(&r);
     world_end(&w);
 }
@@ -994,6 +1043,7 @@ int main(void)
         cmocka_unit_test(test_server_register_after_accept_inval),
         cmocka_unit_test(test_server_listen_unix_bad_addresses_rejected),
         cmocka_unit_test(test_server_request_echo_answered),
+        cmocka_unit_test(test_server_request_rc_on_client_stream_answered),
         cmocka_unit_test(test_server_request_unknown_method_unimplemented),
         cmocka_unit_test(test_server_request_negative_timeout_deadline_exceeded),
         cmocka_unit_test(test_server_request_deadline_cancels_handler),
