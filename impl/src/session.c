@@ -34,6 +34,11 @@ struct ttrpc_session {
     ttrpc_session_stats stats;
 };
 
+/* A decode may hold at most twice its input plus this much: enough for any ordinary message
+ * (a 4 MiB payload is copied once), while a flood of empty metadata entries, which protobuf-c
+ * expands about 70-fold (2 input bytes, ~128 heap bytes each), is refused early. */
+#define DECODE_BUDGET_SLACK (256u * 1024u)
+
 /* Keeps the output queue small between bursts, like the decoder's idle store. */
 #define OUTPUT_IDLE_KEEP 65536u
 
@@ -249,6 +254,13 @@ static ttrpc_err queue_status(ttrpc_session *s, uint32_t id, int32_t code, const
     return queue_message(s, id, TTRPC_TYPE_RESPONSE, 0, &resp, response_size, response_encode);
 }
 
+/* Memory follows the bytes received: the budget of one decode scales with its input. */
+static void arena_budget_for(ttrpc_session *s, uint32_t len)
+{
+    size_t scaled = 2 * (size_t)len + DECODE_BUDGET_SLACK;
+    s->arena.budget = scaled < s->cfg.decode_budget ? scaled : s->cfg.decode_budget;
+}
+
 /* ---- life cycle -------------------------------------------------------------------------- */
 
 ttrpc_err ttrpc_session_new(const ttrpc_session_config *cfg, ttrpc_session **out)
@@ -417,6 +429,7 @@ static ttrpc_err server_request(ttrpc_session *s, const ttrpc_frame *f, ttrpc_ev
         return server_reject(s, h, TTRPC_CODE_INVALID_ARGUMENT, TTRPC_E_PROTO,
                              "request flags remote-closed and remote-open contradict", ev);
     }
+    arena_budget_for(s, h->length);
     ttrpc_err rc = ttrpc_request_decode(f->data, h->length, &s->arena, &s->request);
     if (rc == TTRPC_E_NOMEM) {
         return server_reject(s, h, TTRPC_CODE_RESOURCE_EXHAUSTED, rc,
@@ -524,6 +537,7 @@ static ttrpc_err handle_frame(ttrpc_session *s, const ttrpc_frame *f, ttrpc_even
     event_clear(ev, h);
     ev->user = slot->user;
     if (h->type == TTRPC_TYPE_RESPONSE) {
+        arena_budget_for(s, h->length);
         ttrpc_err rc = ttrpc_response_decode(f->data, h->length, &s->arena, &s->response);
         *produced = true;
         if (rc != TTRPC_OK) {

@@ -928,6 +928,44 @@ static void test_session_memory_bounded_by_received(void **state)
     ttrpc_session_free(s);
 }
 
+/* notes 6: empty metadata entries cost 2 input bytes each but ~128 heap bytes decoded. A
+ * decode may hold at most about twice its input plus a fixed slack, so a flood is refused
+ * with RESOURCE_EXHAUSTED while ordinary metadata is served. */
+static void metadata_request(size_t entries, int32_t want_code)
+{
+    ttrpc_session *s = new_session(TTRPC_ROLE_SERVER, 0, 0);
+    ttrpc_kv *md = calloc(entries, sizeof *md);
+    assert_non_null(md);
+    ttrpc_request req = make_request("Echo", "");
+    req.metadata = md;
+    req.n_metadata = entries;
+    size_t cap = 64 + entries * 2;
+    uint8_t *buf = malloc(cap);
+    assert_non_null(buf);
+    size_t n = raw_request(buf, cap, 1, 0, &req);
+    seen_list seen = {0};
+    feed_bytes(s, buf, n, &seen);
+    assert_int_equal(seen.n, 1);
+    if (want_code == 0) {
+        assert_int_equal(seen.ev[0].kind, TTRPC_EVENT_REQUEST);
+        assert_int_equal(seen.ev[0].n_metadata, entries);
+    } else {
+        assert_int_equal(seen.ev[0].kind, TTRPC_EVENT_STREAM_ERROR);
+        assert_int_equal(response_code_for(s, 1), want_code);
+    }
+    assert_true(ttrpc_session_memory(s) < 2 * n + 512 * 1024);
+    free(buf);
+    free(md);
+    ttrpc_session_free(s);
+}
+
+static void test_session_next_event_metadata_flood_refused(void **state)
+{
+    (void)state;
+    metadata_request(1000, 0);
+    metadata_request(100000, TTRPC_CODE_RESOURCE_EXHAUSTED);
+}
+
 /* Many concurrent streams, closed in a scrambled order: the stream table keeps every one. */
 static void test_session_stream_table_many_streams(void **state)
 {
@@ -1051,6 +1089,7 @@ int main(void)
         cmocka_unit_test(test_session_close_reports_live_streams),
         cmocka_unit_test(test_session_feed_back_pressure),
         cmocka_unit_test(test_session_memory_bounded_by_received),
+        cmocka_unit_test(test_session_next_event_metadata_flood_refused),
         cmocka_unit_test(test_session_stream_table_many_streams),
         cmocka_unit_test(test_session_alloc_failure_every_step),
     };
