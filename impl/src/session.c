@@ -34,9 +34,11 @@ struct ttrpc_session {
     ttrpc_session_stats stats;
 };
 
-/* A decode may hold at most twice its input plus this much: enough for any ordinary message
- * (a 4 MiB payload is copied once), while a flood of empty metadata entries, which protobuf-c
- * expands about 70-fold (2 input bytes, ~128 heap bytes each), is refused early. */
+/* A decode may hold at most DECODE_BUDGET_FACTOR times its input plus DECODE_BUDGET_SLACK:
+ * plenty for ordinary messages (a payload is copied once; 5,000 metadata entries with short
+ * values fit), while a flood of empty metadata entries, which protobuf-c expands about
+ * 64-fold (2 input bytes, ~128 heap bytes each), is refused after a few thousand entries. */
+#define DECODE_BUDGET_FACTOR 16u
 #define DECODE_BUDGET_SLACK (256u * 1024u)
 
 /* Keeps the output queue small between bursts, like the decoder's idle store. */
@@ -257,7 +259,7 @@ static ttrpc_err queue_status(ttrpc_session *s, uint32_t id, int32_t code, const
 /* Memory follows the bytes received: the budget of one decode scales with its input. */
 static void arena_budget_for(ttrpc_session *s, uint32_t len)
 {
-    size_t scaled = 2 * (size_t)len + DECODE_BUDGET_SLACK;
+    size_t scaled = DECODE_BUDGET_FACTOR * (size_t)len + DECODE_BUDGET_SLACK;
     s->arena.budget = scaled < s->cfg.decode_budget ? scaled : s->cfg.decode_budget;
 }
 
