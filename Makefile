@@ -28,7 +28,7 @@ TESTS    := $(patsubst impl/tests/%.c,$(B)/tests/%,$(wildcard impl/tests/test_*.
 TOOLS    := $(patsubst impl/tools/%.c,$(B)/bin/%,$(wildcard impl/tools/*.c))
 DEPS_OK  := $(B)/.deps-ok
 
-.PHONY: all check valgrind clean peers
+.PHONY: all check valgrind clean peers conformance
 .SECONDARY: $(GEN_SRC) $(GEN_HDR)
 all: $(LIB) $(TOOLS)
 
@@ -72,6 +72,11 @@ $(GO_PEER): $(GO_SRC)
 	cd conformance/peers/go && GOTOOLCHAIN=local GOFLAGS=-mod=readonly $(GO) build -trimpath -o $(abspath $@) .
 
 peers: $(GO_PEER)
+
+# The main job: every conformance case against the C, Go and Rust (async, sync) servers,
+# reports in $(B)/reports, a summary table at the end.
+conformance: all peers
+	@BUILD=$(B) REPORT_DIR=$(B)/reports conformance/run-matrix.sh $(CONFORM_FLAGS)
 
 # Runs every unit test and interop test; the last line is "N passed, N failed".
 check: $(TESTS) $(TOOLS) $(GO_PEER)
