@@ -7,6 +7,9 @@
 #   OUT                 where the binaries, dictionaries and seed-corpus zips go
 #   WORK                scratch directory (default: $OUT/work)
 #   CXX                 used to link when set, as OSS-Fuzz engines may need the C++ runtime
+#   PROTOBUF_C_LIB      how to link protobuf-c (default -lprotobuf-c; OSS-Fuzz and
+#                       ClusterFuzzLite use -l:libprotobuf-c.a, since their runner images
+#                       do not have the shared library)
 # Examples:
 #   CC=clang CFLAGS="-O1 -g -fsanitize=address,fuzzer-no-link" \
 #       LIB_FUZZING_ENGINE=-fsanitize=fuzzer OUT=build/fuzz/lf fuzz/build.sh
@@ -20,6 +23,7 @@ cd "$(dirname "$0")/.."
 CFLAGS=${CFLAGS:-}
 WORK=${WORK:-$OUT/work}
 LINK=${CXX:-$CC}
+PROTOBUF_C_LIB=${PROTOBUF_C_LIB:--lprotobuf-c}
 mkdir -p "$OUT" "$WORK/gen" "$WORK/obj"
 OUT=$(cd "$OUT" && pwd)
 
@@ -56,7 +60,7 @@ for src in fuzz/fuzz_*.c; do
     target=$(basename "$src" .c)
     "$CC" "${cppflags[@]}" "${cflags[@]}" -c "$src" -o "$WORK/obj/$target.o"
     "$LINK" "${cflags[@]}" "$WORK/obj/$target.o" "${objs[@]}" "${engine[@]}" \
-        -lprotobuf-c -o "$OUT/$target"
+        $PROTOBUF_C_LIB -o "$OUT/$target"
     cp "fuzz/$target.dict" "$OUT/$target.dict"
     if [ -d "corpus/$target" ] && command -v zip >/dev/null 2>&1; then
         rm -f "$OUT/${target}_seed_corpus.zip"
