@@ -42,4 +42,24 @@ for src in fuzz/fuzz_*.c; do
         failed=1
     fi
 done
+# The canary must fail: proof that the replay build's leak detection is on (style.md 8).
+canary="$bin_dir/../canary/leak_canary"
+if [ ! -x "$canary" ]; then
+    echo "not ok - fuzz-replay/canary-leak-detected (no $canary: run make fuzz-replay)"
+    failed=1
+else
+    canary_dir=$(mktemp -d)
+    printf 'LEAK' >"$canary_dir/leak"
+    printf 'fine' >"$canary_dir/fine"
+    if timeout 60 "$canary" "$canary_dir/fine" >"$log_dir/canary-fine.log" 2>&1 &&
+        ! timeout 60 "$canary" "$canary_dir/leak" >"$log_dir/canary-leak.log" 2>&1 &&
+        grep -q 'LeakSanitizer' "$log_dir/canary-leak.log"; then
+        echo "ok - fuzz-replay/canary-leak-detected"
+    else
+        echo "not ok - fuzz-replay/canary-leak-detected (a planted leak went unreported:" \
+            "are ASan and leak detection on? logs $log_dir/canary-*.log)"
+        failed=1
+    fi
+    rm -rf "$canary_dir"
+fi
 exit "$failed"

@@ -32,7 +32,13 @@ $(B)/fuzz/replay/%: fuzz/%.c fuzz/replay.c $(FUZZ_HDR) $(LIB) | $(DEPS_OK)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Ifuzz $(CFLAGS) $(SAN) fuzz/$*.c fuzz/replay.c $(LIB) -o $@ $(LDLIBS)
 
-fuzz-replay: $(FUZZ_REPLAY)
+# The canary that must fail (fuzz/canary/leak_canary.c), built like the replay targets.
+FUZZ_CANARY := $(B)/fuzz/canary/leak_canary
+$(FUZZ_CANARY): fuzz/canary/leak_canary.c fuzz/replay.c $(FUZZ_HDR) | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Ifuzz $(CFLAGS) $(SAN) fuzz/canary/leak_canary.c fuzz/replay.c -o $@
+
+fuzz-replay: $(FUZZ_REPLAY) $(FUZZ_CANARY)
 	@fuzz/check-replay.sh $(B)/fuzz/replay
 
 # The libFuzzer build: the library itself is compiled with coverage instrumentation too.
@@ -82,4 +88,4 @@ fuzz-afl: $(B)/fuzz/afl/.built
 
 # `make check` replays every corpus too (the recipe of check is the Makefile's; this only adds
 # prerequisites); ci/run-tests runs fuzz/check-replay.sh with the other scripts.
-check: $(FUZZ_REPLAY)
+check: $(FUZZ_REPLAY) $(FUZZ_CANARY)
