@@ -97,3 +97,4 @@ include vectors/vectors.mk
 include conformance/peers/rust/rust.mk
 include fuzz/fuzz.mk
 include conformance/harness/harness.mk
+include bench/bench.mk
