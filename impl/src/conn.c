@@ -81,6 +81,7 @@ ttrpc_err ttrpc_conn_read(ttrpc_conn *c)
         if (n > 0) {
             c->in_off = 0;
             c->in_len = (size_t)n;
+            c->last_read_short = (size_t)n < TTRPC_CONN_READ_CHUNK;
             return TTRPC_OK;
         }
         if (n < 0 && errno == EINTR) {

@@ -26,6 +26,7 @@ typedef struct ttrpc_conn {
     uint8_t *in;            /* owned; NULL when no input is buffered */
     size_t in_off;
     size_t in_len;
+    bool last_read_short; /* the last read returned less than a chunk: likely drained */
 } ttrpc_conn;
 
 /* Takes ownership of fd (made non-blocking here) and creates the session. On error fd is

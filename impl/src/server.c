@@ -645,6 +645,19 @@ static void conn_read(server_conn *c)
             return;
         }
         (void)conn_pump(c);
+        /* Answers go out before the next read: that read usually finds nothing (EAGAIN) and
+         * would otherwise sit on every call's round trip. A short read means the socket is
+         * most likely drained; epoll is level-triggered and reports anything that came since. */
+        if (!c->dead && ttrpc_conn_output_pending(&c->io)) {
+            rc = ttrpc_conn_flush(&c->io);
+            if (rc == TTRPC_E_CLOSED || rc == TTRPC_E_IO) {
+                conn_end(c, rc == TTRPC_E_IO ? strerror(errno) : "peer closed");
+                return;
+            }
+        }
+        if (c->io.last_read_short) {
+            return;
+        }
     }
 }
 
