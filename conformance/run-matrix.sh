@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # `make conformance`: every server-role case against every peer (our C reference, the Go peer,
-# the Rust peer's async and sync flavors), each with its expected-failure list, then one
-# summary table. Reports per peer go to REPORT_DIR (LABEL.json, .xml, .md) and the table to
+# the Rust peer's async and sync flavors), then every client-role case against their clients
+# (rows labelled LABEL-client), each with its expected-failure list, then one summary table.
+# Reports per run go to REPORT_DIR (LABEL.json, .xml, .md) and the table to
 # REPORT_DIR/summary.md.
 #   usage: BUILD=build REPORT_DIR=build/reports conformance/run-matrix.sh [ttrpc-conform options]
-# Extra options (e.g. --strict, --timeout-scale 3, --run frame/) are passed to every run.
+# Extra options (e.g. --strict, --timeout-scale 3, --run frame/) are passed to every run;
+# --run and --skip patterns go to the role whose ids they name (client/... is the client role);
+# when --run patterns are given and none names a role, that role is not run.
 # Exit status: 0 every peer as expected, 1 a conformance failure, 2 a peer could not be run.
 set -u
 cd "$(dirname "$0")/.."
@@ -19,14 +22,53 @@ go|$build/bin/ttrpc-peer-go server --fd {fd}|conformance/expected/go.txt|
 rust-async|$build/bin/ttrpc-peer-rust server --flavor async --fd {fd}|conformance/expected/rust-async.txt|
 rust-sync|$build/bin/ttrpc-peer-rust server --flavor sync --fd {fd}|conformance/expected/rust-sync.txt|--without streaming"
 
+# Client role (ttrpc-conform client): label | command | expected-failure list | extra options
+clients="c-client|conformance/peers/c/ref-client-scenario.sh {address} {scenario} $build/bin/ttrpc-ref-client|conformance/expected/c-client.txt|
+go-client|$build/bin/ttrpc-peer-go client --connect {address} --scenario {scenario}|conformance/expected/go-client.txt|
+rust-async-client|$build/bin/ttrpc-peer-rust client --flavor async --connect {address} --scenario {scenario}|conformance/expected/rust-async-client.txt|
+rust-sync-client|$build/bin/ttrpc-peer-rust client --flavor sync --connect {address} --scenario {scenario}|conformance/expected/rust-sync-client.txt|--without streaming"
+
 if [ ! -x "$conform" ]; then
     echo "run-matrix: $conform is missing: run make" >&2
     exit 2
 fi
 
+# Case selections apply to the role whose ids they name.
+server_args=()
+client_args=()
+server_runs=0
+client_runs=0
+any_runs=0
+while [ "$#" -gt 0 ]; do
+    case $1 in
+    --run | --skip)
+        [ "$1" = --run ] && any_runs=1
+        case ${2:-} in
+        client*)
+            client_args+=("$1" "$2")
+            [ "$1" = --run ] && client_runs=1
+            ;;
+        *)
+            server_args+=("$1" "${2:-}")
+            [ "$1" = --run ] && server_runs=1
+            ;;
+        esac
+        shift 2 || shift
+        ;;
+    *)
+        server_args+=("$1")
+        client_args+=("$1")
+        shift
+        ;;
+    esac
+done
+[ "$any_runs" -eq 1 ] && [ "$server_runs" -eq 0 ] && peers=""
+[ "$any_runs" -eq 1 ] && [ "$client_runs" -eq 0 ] && clients=""
+
 worst=0
 labels=()
 while IFS='|' read -r label cmd expected extra; do
+    [ -n "$label" ] || continue
     bin=${cmd%% *}
     if [ ! -x "$bin" ]; then
         echo "run-matrix: $bin is missing: run make peers" >&2
@@ -34,15 +76,35 @@ while IFS='|' read -r label cmd expected extra; do
         continue
     fi
     echo "== $label: $cmd" >&2
-    # shellcheck disable=SC2086 # $extra and "$@" are option lists
+    # shellcheck disable=SC2086 # $extra is an option list
     "$conform" run --exec "$cmd" --known-failing "$expected" --name "$label" \
-        --report-dir "$reports" $extra "$@" >&2
+        --report-dir "$reports" $extra "${server_args[@]}" >&2
     rc=$?
     labels+=("$label")
     if [ "$rc" -gt "$worst" ]; then
         worst=$rc
     fi
 done <<<"$peers"
+
+while IFS='|' read -r label cmd expected extra; do
+    [ -n "$label" ] || continue
+    bin=${cmd##* } # the adapter's last word is the client binary
+    case $label in c-client) ;; *) bin=${cmd%% *} ;; esac
+    if [ ! -x "$bin" ]; then
+        echo "run-matrix: $bin is missing: run make peers" >&2
+        worst=2
+        continue
+    fi
+    echo "== $label: $cmd" >&2
+    # shellcheck disable=SC2086 # $extra is an option list
+    "$conform" client --exec "$cmd" --known-failing "$expected" --name "$label" \
+        --report-dir "$reports" $extra "${client_args[@]}" >&2
+    rc=$?
+    labels+=("$label")
+    if [ "$rc" -gt "$worst" ]; then
+        worst=$rc
+    fi
+done <<<"$clients"
 
 python3 - "$reports" "${labels[@]}" <<'PY' | tee "$reports/summary.md"
 import json, sys

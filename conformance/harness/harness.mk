@@ -10,10 +10,13 @@ HARNESS_BIN   := $(B)/bin/ttrpc-conform
 HARNESS_TESTS := $(patsubst $(HARNESS_DIR)/tests/%.c,$(B)/harness-tests/%,\
                    $(wildcard $(HARNESS_DIR)/tests/test_*.c))
 
-$(HARNESS_BIN): $(HARNESS_DIR)/main.c $(HARNESS_SRC) $(HARNESS_HDR) $(LIB) | $(DEPS_OK)
+# HARNESS_EXTRA_* come from vectors/vectors.mk: the `vectors` command (vectors/runner/).
+$(HARNESS_BIN): $(HARNESS_DIR)/main.c $(HARNESS_SRC) $(HARNESS_HDR) $(HARNESS_EXTRA_SRC) $(LIB) \
+                | $(DEPS_OK)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -I$(HARNESS_DIR) $(CFLAGS) $(SAN) $(HARNESS_DIR)/main.c $(HARNESS_SRC) \
-	    $(LIB) -o $@ $(LDLIBS)
+	$(CC) $(CPPFLAGS) -I$(HARNESS_DIR) $(HARNESS_EXTRA_CPPFLAGS) $(CFLAGS) $(SAN) \
+	    $(HARNESS_DIR)/main.c $(HARNESS_SRC) $(HARNESS_EXTRA_SRC) $(LIB) -o $@ $(LDLIBS) \
+	    $(HARNESS_EXTRA_LDLIBS)
 
 $(B)/harness-tests/%: $(HARNESS_DIR)/tests/%.c $(HARNESS_SRC) $(HARNESS_HDR) $(LIB) | $(DEPS_OK)
 	@mkdir -p $(@D)

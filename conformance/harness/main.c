@@ -8,9 +8,11 @@
 #include <time.h>
 
 #include "case.h"
+#include "client_case.h" /* client-role cases: `ttrpc-conform client` */
 #include "peer.h"
 #include "report.h"
 #include "runner.h"
+#include "vector_runner.h" /* vectors/runner: `ttrpc-conform vectors` */
 #include "verdict.h"
 
 #define PROG "ttrpc-conform"
@@ -27,6 +29,9 @@ static void usage(FILE *f)
             "        [--run PAT]... [--skip PAT]... [--strict] [--known-failing FILE]\n"
             "        [--trace] [--timeout-scale X] [--report-dir DIR] [--name LABEL]\n"
             "        [--without streaming]\n"
+            "  %1$s vectors --exec CMD [...]   (golden vectors; see %1$s vectors --help)\n"
+            "  %1$s client --exec 'CMD {address} {scenario}' [...]   (client-role cases;\n"
+            "        the harness serves, the testee calls; see %1$s client --help)\n"
             "  %1$s --help\n"
             "\n"
             "Plays conformance cases against a ttrpc server that serves\n"
@@ -417,6 +422,12 @@ int main(int argc, char **argv)
         strcmp(argv[1], "help") == 0) {
         usage(stdout);
         return 0;
+    }
+    if (strcmp(argv[1], "vectors") == 0) {
+        return tc_vectors_main(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "client") == 0) {
+        return cc_client_main(argc, argv);
     }
     bool list = strcmp(argv[1], "list") == 0;
     if (!list && strcmp(argv[1], "run") != 0) {

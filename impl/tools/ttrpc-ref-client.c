@@ -7,13 +7,38 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <poll.h>
+#include <unistd.h>
 
 #include "ttrpc/client.h"
+#include "ttrpc/frame.h"
 #include "ttrpc/msg.h"
 
 #define PROG "ttrpc-ref-client"
 
 enum { EXIT_STATUS_NOT_OK = 1, EXIT_CANT_RUN = 2 };
+
+/* ---- faults (--fault NAME): deliberate client bugs that prove the client-role conformance
+ * cases (ttrpc-conform client) catch them ---- */
+typedef enum fault {
+    FAULT_NONE = 0,
+    FAULT_ANY_STREAM_ID,   /* a unary call takes the first Response, whatever its stream id */
+    FAULT_NO_DEADLINE,     /* never gives up locally: waits for an answer forever */
+    FAULT_UNKNOWN_CODE_OK, /* a code outside 0..16 is reported as OK (the Rust crate's enum) */
+} fault;
+
+static const struct {
+    const char *name;
+    fault f;
+} g_faults[] = {
+    {"any-stream-id", FAULT_ANY_STREAM_ID},
+    {"no-deadline", FAULT_NO_DEADLINE},
+    {"unknown-code-ok", FAULT_UNKNOWN_CODE_OK},
+};
+
+static fault g_fault;
 
 typedef struct byte_buf {
     uint8_t *data;
@@ -56,6 +81,10 @@ static void usage(FILE *f)
             "  --data-file FILE        the Request payload, read from FILE ('-': stdin)\n"
             "  --stream KIND           server, client or bidi instead of a unary call\n"
             "  --send HEX              a stream message to send (client, bidi; repeatable)\n"
+            "  --fault NAME            misbehave on purpose, for testing the conformance\n"
+            "                          harness: any-stream-id (take the first Response on any\n"
+            "                          id), no-deadline (never give up), unknown-code-ok\n"
+            "                          (report codes above 16 as OK)\n"
             "  -h, --help              this text\n"
             "Without --hex or --data-file the Request has no payload field. Client and bidi\n"
             "streams send every --send message, then close their side, then read to the end.\n"
@@ -169,6 +198,9 @@ static void print_text(const char *label, ttrpc_bytes b)
 
 static int print_outcome(int32_t code, ttrpc_bytes message, ttrpc_bytes payload)
 {
+    if (g_fault == FAULT_UNKNOWN_CODE_OK && (code < 0 || code > 16)) {
+        code = TTRPC_CODE_OK;
+    }
     const char *name = ttrpc_code_name(code);
     if (name != NULL) {
         printf("status: %d %s\n", (int)code, name);
@@ -213,13 +245,107 @@ static ttrpc_request build_request(const options *o)
     return req;
 }
 
+/* --fault any-stream-id: a unary call written by hand over the codec, which takes the first
+ * Response frame on the connection as the answer without looking at its stream id. */
+static int run_unary_any_id(const options *o)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (fd < 0 || strlen(o->path) >= sizeof sa.sun_path) {
+        return call_failed("cannot connect", TTRPC_E_IO);
+    }
+    strcpy(sa.sun_path, o->path);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        close(fd);
+        return call_failed("cannot connect", TTRPC_E_IO);
+    }
+    ttrpc_request req = build_request(o);
+    size_t size = 0;
+    ttrpc_err rc = ttrpc_request_encoded_size(&req, &size);
+    uint8_t *out = rc == TTRPC_OK ? malloc(TTRPC_FRAME_HEADER_LEN + size + 1) : NULL;
+    uint8_t *body = rc == TTRPC_OK ? malloc(size + 1) : NULL;
+    size_t written = 0;
+    if (out == NULL || body == NULL) {
+        rc = TTRPC_E_NOMEM;
+    }
+    if (rc == TTRPC_OK) {
+        rc = ttrpc_request_encode(&req, body, size + 1, &written);
+    }
+    ttrpc_frame_header h = {.length = (uint32_t)written, .stream_id = 1,
+                            .type = TTRPC_TYPE_REQUEST};
+    if (rc == TTRPC_OK) {
+        rc = ttrpc_frame_encode(&h, body, out, TTRPC_FRAME_HEADER_LEN + size + 1, &written);
+    }
+    if (rc == TTRPC_OK && send(fd, out, written, MSG_NOSIGNAL) != (ssize_t)written) {
+        rc = TTRPC_E_IO;
+    }
+    free(out);
+    free(body);
+    ttrpc_decoder dec;
+    if (rc == TTRPC_OK) {
+        rc = ttrpc_decoder_init(&dec, TTRPC_FRAME_MAX_DATA, NULL);
+    }
+    if (rc != TTRPC_OK) {
+        close(fd);
+        return call_failed("call failed", rc);
+    }
+    int wait_ms = o->timeout_ms > 0 ? (int)o->timeout_ms + (int)TTRPC_CLIENT_DEADLINE_SLACK_MS : -1;
+    int status = -1;
+    while (status < 0) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int n = poll(&p, 1, wait_ms);
+        if (n == 0) {
+            status = local_timeout(o->timeout_ms);
+            break;
+        }
+        uint8_t buf[65536];
+        ssize_t got = n > 0 ? read(fd, buf, sizeof buf) : -1;
+        if (got <= 0) {
+            status = call_failed("call failed", TTRPC_E_CLOSED);
+            break;
+        }
+        size_t off = 0;
+        while (status < 0 && off < (size_t)got) {
+            size_t used = 0;
+            if (ttrpc_decoder_feed(&dec, buf + off, (size_t)got - off, &used) != TTRPC_OK) {
+                status = call_failed("call failed", TTRPC_E_NOMEM);
+                break;
+            }
+            off += used;
+            ttrpc_frame f;
+            while (status < 0 && ttrpc_decoder_next(&dec, &f) == TTRPC_OK) {
+                if (f.hdr.type != TTRPC_TYPE_RESPONSE) {
+                    continue;
+                }
+                ttrpc_msg_arena a;
+                ttrpc_msg_arena_init(&a, NULL, TTRPC_MSG_DEFAULT_BUDGET);
+                ttrpc_response resp;
+                if (ttrpc_response_decode(f.data, f.hdr.length, &a, &resp) != TTRPC_OK) {
+                    status = call_failed("call failed", TTRPC_E_DECODE);
+                } else {
+                    status = print_outcome(resp.status.code, resp.status.message, resp.payload);
+                }
+                ttrpc_msg_arena_reset(&a);
+            }
+        }
+    }
+    ttrpc_decoder_free(&dec);
+    close(fd);
+    return status;
+}
+
 static int run_unary(ttrpc_client *cli, const options *o)
 {
     /* timeout_nano left 0: ttrpc_client_call sets it and adds the local slack. */
     ttrpc_request req = build_request(o);
     req.timeout_nano = 0;
     ttrpc_client_result res = {0};
-    ttrpc_err rc = ttrpc_client_call(cli, &req, o->timeout_ms > 0 ? (int)o->timeout_ms : 0, &res);
+    int timeout_ms = o->timeout_ms > 0 ? (int)o->timeout_ms : 0;
+    if (g_fault == FAULT_NO_DEADLINE) {
+        req.timeout_nano = (int64_t)timeout_ms * 1000000; /* sent, never enforced here */
+        timeout_ms = 0;
+    }
+    ttrpc_err rc = ttrpc_client_call(cli, &req, timeout_ms, &res);
     if (rc == TTRPC_E_TIMEOUT) {
         return local_timeout(o->timeout_ms);
     }
@@ -258,6 +384,9 @@ static int run_stream(ttrpc_client *cli, const options *o)
     }
     /* The same local allowance as a unary call: the server's DEADLINE_EXCEEDED first. */
     long wait_ms = o->timeout_ms > 0 ? o->timeout_ms + (long)TTRPC_CLIENT_DEADLINE_SLACK_MS : -1;
+    if (g_fault == FAULT_NO_DEADLINE) {
+        wait_ms = -1;
+    }
     if (wait_ms > INT_MAX) {
         wait_ms = INT_MAX;
     }
@@ -320,6 +449,7 @@ static int parse_args(int argc, char **argv, options *o)
         {"data-file", required_argument, NULL, 'd'},
         {"stream", required_argument, NULL, 's'},
         {"send", required_argument, NULL, 'S'},
+        {"fault", required_argument, NULL, 'F'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -396,6 +526,18 @@ static int parse_args(int argc, char **argv, options *o)
             o->n_sends++;
             break;
         }
+        case 'F': {
+            size_t i = 0;
+            while (i < sizeof g_faults / sizeof g_faults[0] && strcmp(g_faults[i].name, optarg)) {
+                i++;
+            }
+            if (i == sizeof g_faults / sizeof g_faults[0]) {
+                return usage_error("--fault expects any-stream-id, no-deadline or "
+                                   "unknown-code-ok, got ", optarg);
+            }
+            g_fault = g_faults[i].f;
+            break;
+        }
         case 'h':
             usage(stdout);
             return 0;
@@ -433,6 +575,12 @@ int main(int argc, char **argv)
         return status;
     }
     (void)signal(SIGPIPE, SIG_IGN);
+    if (g_fault == FAULT_ANY_STREAM_ID && o.kind == TTRPC_METHOD_UNARY) {
+        status = run_unary_any_id(&o);
+        fflush(stdout);
+        options_free(&o);
+        return status;
+    }
     ttrpc_client *cli = NULL;
     ttrpc_client_config cfg;
     memset(&cfg, 0, sizeof cfg);
