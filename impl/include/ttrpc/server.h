@@ -7,7 +7,8 @@
  *
  * Lifetimes: a ttrpc_call lives from on_request until the call ends: the handler responded,
  * the stream finished in both directions, or on_cancel returned. After that the pointer is
- * invalid. The request a call carries is a copy owned by the call. */
+ * invalid. The request handed to on_request is valid during that callback; a call still
+ * running after it gets its own copy, which ttrpc_call_request returns until the call ends. */
 #ifndef TTRPC_SERVER_H
 #define TTRPC_SERVER_H
 
@@ -37,8 +38,8 @@ typedef enum ttrpc_cancel_reason {
 const char *ttrpc_cancel_reason_name(ttrpc_cancel_reason why);
 
 /* A method's callbacks; NULL callbacks are skipped. arg is handed back by
- * ttrpc_call_handler_arg. Memory passed to a callback is valid during the callback only,
- * except the request, which the call owns. */
+ * ttrpc_call_handler_arg. Memory passed to a callback is valid during the callback only; after
+ * on_request, use ttrpc_call_request for the call's own copy of the request. */
 typedef struct ttrpc_handler {
     /* A Request was routed here. first_message: req->payload is the stream's first message
      * (always true for unary and server-streaming methods; see ttrpc_event.first_message). */
