@@ -1,0 +1,98 @@
+# Shared by the interop scripts (conformance/tests/interop_*.sh), sourced after they set
+# interop_tmp_prefix: ok/not_ok result lines, a private temp dir, and starting, waiting for and
+# stopping peer servers so that no process outlives the script. Not a test on its own.
+# shellcheck shell=bash
+failures=0
+ok() { echo "ok - $*"; }
+not_ok() {
+    echo "not ok - $1"
+    shift
+    local line
+    for line in "$@"; do
+        printf '%s\n' "$line" | sed 's/^/#   /'
+    done
+    failures=$((failures + 1))
+}
+
+# Short socket paths: sun_path holds 108 bytes.
+tmp=$(mktemp -d "/tmp/${interop_tmp_prefix:-ttrpc}.XXXXXX") || exit 1
+server_pids=()
+
+# stop_server PID: SIGTERM to the timeout wrapper (it passes the signal on to the server),
+# wait up to 5 s, then SIGKILL the server itself and its wrapper. Returns the exit status.
+stop_server() {
+    local pid=$1 i child rc
+    kill -TERM "$pid" 2>/dev/null
+    for ((i = 0; i < 50; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        for child in $(pgrep -P "$pid"); do
+            kill -KILL "$child" 2>/dev/null
+        done
+        kill -KILL "$pid" 2>/dev/null
+    fi
+    wait "$pid" 2>/dev/null
+    rc=$?
+    local kept=()
+    for i in "${server_pids[@]}"; do
+        [ "$i" = "$pid" ] || kept+=("$i")
+    done
+    server_pids=("${kept[@]}")
+    return "$rc"
+}
+
+# run_wait CMD...: runs CMD in the background and waits for it, so that a signal to this
+# script is acted on at once instead of after the command (bash defers traps until a
+# foreground command ends).
+fg_pid=
+run_wait() {
+    "$@" &
+    fg_pid=$!
+    wait "$fg_pid"
+    local rc=$?
+    fg_pid=
+    return "$rc"
+}
+
+cleanup() {
+    local pid
+    if [ -n "$fg_pid" ]; then
+        kill -TERM "$fg_pid" 2>/dev/null
+        wait "$fg_pid" 2>/dev/null
+    fi
+    for pid in "${server_pids[@]}"; do
+        stop_server "$pid"
+    done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+# start_server NAME SOCKET CMD...: starts CMD in the background with its stdout in
+# $tmp/NAME.out and stderr in $tmp/NAME.err, waits up to 10 s for its "ready" line and sets
+# started_pid. Returns 1, with the reason in start_error, when it never got ready.
+started_pid=
+start_error=
+start_server() {
+    local name=$1 sock=$2 i
+    shift 2
+    timeout -k 5 300 "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+    started_pid=$!
+    server_pids+=("$started_pid")
+    for ((i = 0; i < 100; i++)); do
+        if grep -qx ready "$tmp/$name.out" 2>/dev/null && [ -S "$sock" ]; then
+            return 0
+        fi
+        if ! kill -0 "$started_pid" 2>/dev/null; then
+            wait "$started_pid"
+            start_error="$name exited with status $? before printing ready; stderr: $(head -c 2000 "$tmp/$name.err")"
+            return 1
+        fi
+        sleep 0.1
+    done
+    stop_server "$started_pid"
+    start_error="$name printed no ready line within 10 s; stdout: $(head -c 500 "$tmp/$name.out"); stderr: $(head -c 2000 "$tmp/$name.err")"
+    return 1
+}
