@@ -83,31 +83,6 @@ c_client_check() {
     fi
 }
 
-# server_exit_check NAME PID "ACCEPTED_STATUSES" SOCKET|"": the server must have survived the
-# checks and end within 5 s of SIGTERM with one of the accepted statuses; a SOCKET given must be
-# gone afterwards.
-server_exit_check() {
-    local name=$1 pid=$2 accepted=$3 sock=$4 rc
-    if ! kill -0 "$pid" 2>/dev/null; then
-        wait "$pid"
-        rc=$?
-        stop_server "$pid"
-        not_ok "$name/clean-exit" "$name died during the checks, exit status $rc" \
-            "stderr: $(tail -c 3000 "$tmp/$name.err")"
-        return
-    fi
-    stop_server "$pid"
-    rc=$?
-    if [[ " $accepted " != *" $rc "* ]]; then
-        not_ok "$name/clean-exit" "exit status $rc after SIGTERM, expected one of: $accepted (137: needed SIGKILL)" \
-            "stderr: $(tail -c 3000 "$tmp/$name.err")"
-    elif [ -n "$sock" ] && [ -e "$sock" ]; then
-        not_ok "$name/clean-exit" "exit status $rc, but the socket $sock was left behind"
-    else
-        ok "$name/clean-exit"
-    fi
-}
-
 # --- the Go peer binary ---------------------------------------------------------------------
 peer_src=conformance/peers/go
 if [ ! -x "$peer" ] || [ -n "$(find "$peer_src" -newer "$peer" \( -name '*.go' -o -name 'go.mod' -o -name 'go.sum' \) 2>/dev/null)" ]; then
