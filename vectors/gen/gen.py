@@ -505,6 +505,15 @@ METHODS = [
     {"service": "conf.Stream", "method": "ServerCount", "kind": "server-stream"},
     {"service": "conf.Stream", "method": "ClientSum", "kind": "client-stream"},
     {"service": "conf.Stream", "method": "BidiEcho", "kind": "bidi"},
+    # The interop service every peer serves (conformance/proto/echo.proto): the canonical
+    # calls below use it, so that frames captured from real peers compare byte for byte.
+    {"service": "ttrpc.conformance.v1.Echo", "method": "Echo", "kind": "unary"},
+    {"service": "ttrpc.conformance.v1.Echo", "method": "Fail", "kind": "unary"},
+    {"service": "ttrpc.conformance.v1.Echo", "method": "Metadata", "kind": "unary"},
+    {"service": "ttrpc.conformance.v1.Echo", "method": "Sleep", "kind": "unary"},
+    {"service": "ttrpc.conformance.v1.Echo", "method": "ServerStream", "kind": "server-stream"},
+    {"service": "ttrpc.conformance.v1.Echo", "method": "ClientStream", "kind": "client-stream"},
+    {"service": "ttrpc.conformance.v1.Echo", "method": "BidiStream", "kind": "bidi"},
 ]
 
 
@@ -1204,6 +1213,131 @@ def gen_streaming():
     seq_vec("streaming", "streaming/multiplex/server/three-streams", cs, "MUST", m)
 
 
+# ---------------------------------------------------------------------------------------------
+# Canonical calls: the calls the peers' `client --scenario NAME` make, with their exact payloads,
+# in the form our reference sends them. vectors/capture/ records real Go, Rust and C peers making
+# these calls and compares every frame with these vectors; the `peers` notes say where each
+# peer's bytes differ (found that way, then read in the upstream sources).
+
+INTEROP = "ttrpc.conformance.v1.Echo"
+
+
+def bytes_value(b):
+    """google.protobuf.BytesValue / echo.proto Bytes: field 1, omitted when empty."""
+    return ld(1, b) if b else b""
+
+
+def count_value(n):
+    """google.protobuf.UInt64Value / echo.proto Count: field 1, omitted when 0."""
+    return vi(1, n) if n else b""
+
+
+GO_SUCCESS = "server: success Response without a status field, as here"
+RUST_SUCCESS = ("server: success Response starts with an empty Status (0a 00), which the "
+                "generated code always sets (notes 3.3); equivalent, not byte-identical")
+GO_TIMEOUT = ("client: timeout_nano carries the remaining time of the scenario's 5 s context "
+              "(Call always sends a context deadline); the capture masks it")
+
+
+def gen_calls():
+    cc = clause("A unary call is one Request with flags 0 and one Response that ends the "
+                "stream", "Request; Unary State Diagram")
+    hello = bytes_value(b"hello ttrpc")
+
+    def unary(name, method, payload, answer, desc, peers, timeout=0, metadata=()):
+        m = Model("server")
+        m.inbound(req_frame(1, 0, INTEROP, method, payload, timeout=timeout, metadata=metadata))
+        if answer is not None:
+            m.outbound(answer)
+        seq_vec("unary", "unary/call/" + name, cc, "MUST", m, desc=desc, peers=peers)
+
+    rust_unary = {"rust-async": "client: as here. " + RUST_SUCCESS,
+                  "rust-sync": "client: as here. " + RUST_SUCCESS}
+    unary("echo", "Echo", hello, frame(1, RESPONSE, 0, enc_response(None, hello)),
+          "Echo(Bytes \"hello ttrpc\"), answered unchanged (scenario echo; echo-large is this "
+          "call with a 1 MiB value)", dict(go=GO_TIMEOUT + ". " + GO_SUCCESS, **rust_unary))
+    unary("echo-empty", "Echo", None, frame(1, RESPONSE, 0),
+          "Echo(empty Bytes): the empty message encodes to nothing, so the Request has no "
+          "payload field and the Response is zero bytes long (scenario echo-empty)",
+          dict(go=GO_TIMEOUT + ". " + GO_SUCCESS, **rust_unary))
+    md = [("x-one", "1"), ("x-two", "a"), ("x-two", "b")]
+    listing = b"".join(ld(1, s) for s in (b"x-one=1", b"x-two=a", b"x-two=b"))
+    unary("metadata", "Metadata", None, frame(1, RESPONSE, 0, enc_response(None, listing)),
+          "Metadata with x-one=1, x-two=a, x-two=b: one KeyValue per value; the server lists "
+          "them sorted (scenario metadata). Peers build metadata from hash maps: compare it as "
+          "a multiset", dict(go=GO_TIMEOUT + "; metadata order varies between runs. " +
+                             GO_SUCCESS,
+                             **{k: "client: metadata order varies between runs. " +
+                                RUST_SUCCESS for k in ("rust-async", "rust-sync")}),
+          metadata=md)
+    for name, code, msg in (("fail-code-12", 12, "x"), ("fail-code-3", 3, "bad")):
+        st = enc_status(code, msg)
+        unary(name, "Fail", st, frame(1, RESPONSE, 0, enc_response((code, msg, ()))),
+              "Fail(Status{%d, %r}): the server answers with that status unchanged "
+              "(scenario %s)" % (code, msg, "fail" if code == 12 else name),
+              {"go": GO_TIMEOUT + ". server: as here", "rust-async": "client and server: as here",
+               "rust-sync": "client and server: as here"})
+    unary("unknown-method", "NoSuchMethod", None, None,
+          "A method the service does not have; the answer is checked by its code only "
+          "(scenario unknown-method)",
+          {"go": GO_TIMEOUT + ". server: 12, message \"method NoSuchMethod\"",
+           "rust-async": "server: 12, message \"NoSuchMethod method\"",
+           "rust-sync": "server: 3 (no per-method lookup, notes 3.2)"})
+    unary("deadline", "Sleep", count_value(2000),
+          frame(1, RESPONSE, 0, enc_response((4, "", ()))),
+          "Sleep(Count 2000) with timeout_nano 200 ms: the server answers 4 "
+          "(scenario deadline). The status message is the server's own text: mask it",
+          {"go": "client: sends its context's remaining time (a little under 200 ms) and "
+                 "gives up locally at 200 ms, often closing before the Response is sent; "
+                 "server: 4 from the handler's context",
+           "rust-async": "client: timeout_nano exactly 200000000 and it gives up locally at "
+                         "200 ms, so the Response is often not sent; server: 4",
+           "rust-sync": "client: as rust-async; server: the handler gets the value and "
+                        "nothing enforces it (notes 3.5)"},
+          timeout=200000000)
+
+    cs = clause("Non-unary streams: RO keeps the client open, RC closes a side; the last Data "
+                "must carry RC; a Response ends the stream", "Streaming; Non-Unary State Diagrams")
+    no_sync = "no streaming API"
+    m = Model("server")
+    m.inbound(req_frame(1, RC, INTEROP, "ServerStream", count_value(5)))
+    for n in range(5):
+        m.outbound(frame(1, DATA, 0, count_value(n)))
+    m.outbound(frame(1, DATA, RC | ND))
+    seq_vec("streaming", "streaming/call/server-stream", cs, "MUST", m,
+            desc="ServerStream(Count 5): Count 0 (an empty message: Data of length 0 without "
+                 "ND), 1, 2, 3, 4, then Data[RC|ND] (scenario server-stream)",
+            peers={"go": "client: Req[RC], no timeout_nano (NewStream sends none). server: "
+                         "as here (the handler returns nil)",
+                   "rust-async": "client and server: as here", "rust-sync": no_sync})
+    m = Model("server")
+    m.inbound(req_frame(1, RO | ND, INTEROP, "ClientStream"))
+    for n in (1, 2, 3, 4):
+        m.inbound(frame(1, DATA, 0, count_value(n)))
+    m.inbound(frame(1, DATA, RC | ND))
+    m.outbound(frame(1, RESPONSE, 0, enc_response(None, count_value(10))))
+    seq_vec("streaming", "streaming/call/client-stream", cs, "MUST", m,
+            desc="ClientStream of Count 1, 2, 3, 4, closed with Data[RC|ND]; the Response "
+                 "carries Count 10 (scenario client-stream)",
+            peers={"go": "client: opens with Req[RO] (flags 0x02, no ND: notes 2.2). " +
+                         GO_SUCCESS,
+                   "rust-async": "client: as here. " + RUST_SUCCESS, "rust-sync": no_sync})
+    m = Model("server")
+    m.inbound(req_frame(1, RO | ND, INTEROP, "BidiStream"))
+    for c in b"abc":
+        m.inbound(frame(1, DATA, 0, bytes_value(bytes([c]))))
+        m.outbound(frame(1, DATA, 0, bytes_value(bytes([c]))))
+    m.inbound(frame(1, DATA, RC | ND))
+    m.outbound(frame(1, DATA, RC | ND))
+    seq_vec("streaming", "streaming/call/bidi-stream", cs, "MUST", m,
+            desc="BidiStream: Bytes \"a\", \"b\", \"c\", each echoed before the next is sent; "
+                 "the client closes with Data[RC|ND], the server ends with Data[RC|ND] "
+                 "(scenario bidi-stream)",
+            peers={"go": "client: opens with Req[RO] (flags 0x02, no ND: notes 2.2). server: "
+                         "as here",
+                   "rust-async": "client and server: as here", "rust-sync": no_sync})
+
+
 def gen_ids_limits_errors():
     ci = clause("Streams a client opens use odd ids; even ids are reserved for "
                 "server-opened streams, which do not exist yet", "Message Frame")
@@ -1419,6 +1553,7 @@ def main():
     gen_table()
     gen_unary()
     gen_streaming()
+    gen_calls()
     gen_ids_limits_errors()
     total = 0
     seen = set()
