@@ -12,6 +12,7 @@
 #include "peer.h"
 #include "report.h"
 #include "runner.h"
+#include "tap.h"       /* `ttrpc-conform tap`: a recording relay */
 #include "vector_runner.h" /* vectors/runner: `ttrpc-conform vectors` */
 #include "verdict.h"
 
@@ -32,6 +33,8 @@ static void usage(FILE *f)
             "  %1$s vectors --exec CMD [...]   (golden vectors; see %1$s vectors --help)\n"
             "  %1$s client --exec 'CMD {address} {scenario}' [...]   (client-role cases;\n"
             "        the harness serves, the testee calls; see %1$s client --help)\n"
+            "  %1$s tap --listen unix:A --connect unix:B --out FILE.json [--timeout-ms N]\n"
+            "        (a relay that records every frame; see %1$s tap --help)\n"
             "  %1$s --help\n"
             "\n"
             "Plays conformance cases against a ttrpc server that serves\n"
@@ -428,6 +431,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "client") == 0) {
         return cc_client_main(argc, argv);
+    }
+    if (strcmp(argv[1], "tap") == 0) {
+        return tc_tap_main(argc, argv);
     }
     bool list = strcmp(argv[1], "list") == 0;
     if (!list && strcmp(argv[1], "run") != 0) {
