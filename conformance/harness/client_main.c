@@ -1,6 +1,5 @@
 /* `ttrpc-conform client`: the client-role cases against a ttrpc client (client_case.h). */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,9 +8,9 @@
 #include <unistd.h>
 
 #include "client_case.h"
+#include "options.h"
 
 #define PROG "ttrpc-conform"
-#define MAX_PATTERNS 64
 
 enum { EXIT_AS_EXPECTED = 0, EXIT_FAILURES = 1, EXIT_CANT_RUN = 2 };
 
@@ -46,124 +45,31 @@ static void client_usage(FILE *f)
             PROG);
 }
 
+static bool any_client_case_matches(const char *pattern)
+{
+    for (size_t j = 0; j < cc_cases_count; j++) {
+        if (tc_pattern_match(pattern, cc_cases[j].base.id)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static const tc_options_spec CLIENT_SPEC = {
+    .prefix = PROG " client",
+    .accept = TC_OPT_EXEC | TC_OPT_SELECT | TC_OPT_VERDICT | TC_OPT_OUTPUT | TC_OPT_SCALE |
+              TC_OPT_LIST,
+    .usage = client_usage,
+    .pattern_matches_any = any_client_case_matches,
+    .no_match_text = "no client-role case matches",
+};
+
 static int client_usage_error(const char *fmt, const char *arg)
 {
-    fprintf(stderr, "%s client: ", PROG);
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nTry '%s client --help'.\n", PROG);
-    return EXIT_CANT_RUN;
+    return tc_options_usage_error(&CLIENT_SPEC, fmt, arg);
 }
 
-typedef struct client_options {
-    const char *exec;
-    const char *run[MAX_PATTERNS];
-    size_t n_run;
-    const char *skip[MAX_PATTERNS];
-    size_t n_skip;
-    bool strict;
-    const char *known_failing;
-    bool trace;
-    double scale;
-    const char *report_dir;
-    const char *name;
-    unsigned without;
-    bool list;
-} client_options;
-
-static int client_parse(int argc, char **argv, client_options *o)
-{
-    static const struct option longopts[] = {
-        {"exec", required_argument, NULL, 'e'},
-        {"run", required_argument, NULL, 'r'},
-        {"skip", required_argument, NULL, 's'},
-        {"strict", no_argument, NULL, 'S'},
-        {"known-failing", required_argument, NULL, 'k'},
-        {"trace", no_argument, NULL, 'T'},
-        {"timeout-scale", required_argument, NULL, 'x'},
-        {"report-dir", required_argument, NULL, 'd'},
-        {"name", required_argument, NULL, 'n'},
-        {"without", required_argument, NULL, 'w'},
-        {"list", no_argument, NULL, 'l'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    opterr = 0;
-    optind = 2;
-    int opt;
-    while ((opt = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        switch (opt) {
-        case 'e':
-            o->exec = optarg;
-            break;
-        case 'r':
-            if (o->n_run == MAX_PATTERNS) {
-                return client_usage_error("%s", "too many --run patterns");
-            }
-            o->run[o->n_run++] = optarg;
-            break;
-        case 's':
-            if (o->n_skip == MAX_PATTERNS) {
-                return client_usage_error("%s", "too many --skip patterns");
-            }
-            o->skip[o->n_skip++] = optarg;
-            break;
-        case 'S':
-            o->strict = true;
-            break;
-        case 'k':
-            o->known_failing = optarg;
-            break;
-        case 'T':
-            o->trace = true;
-            break;
-        case 'x': {
-            char *end = NULL;
-            errno = 0;
-            o->scale = strtod(optarg, &end);
-            if (errno != 0 || *end != '\0' || !(o->scale > 0 && o->scale <= 100)) {
-                return client_usage_error("--timeout-scale %s: expected a number in (0, 100]",
-                                          optarg);
-            }
-            break;
-        }
-        case 'd':
-            o->report_dir = optarg;
-            break;
-        case 'n':
-            o->name = optarg;
-            break;
-        case 'w':
-            if (strcmp(optarg, "streaming") != 0) {
-                return client_usage_error("--without %s: known features: streaming", optarg);
-            }
-            o->without |= TC_NEED_STREAMING;
-            break;
-        case 'l':
-            o->list = true;
-            break;
-        case 'h':
-            client_usage(stdout);
-            exit(0);
-        case ':':
-            return client_usage_error("%s needs an argument", argv[optind - 1]);
-        default:
-            return client_usage_error("unknown option %s", argv[optind - 1]);
-        }
-    }
-    if (optind < argc) {
-        return client_usage_error("unexpected argument '%s'", argv[optind]);
-    }
-    for (size_t i = 0; i < o->n_run; i++) {
-        bool any = false;
-        for (size_t j = 0; j < cc_cases_count && !any; j++) {
-            any = tc_pattern_match(o->run[i], cc_cases[j].base.id);
-        }
-        if (!any) {
-            return client_usage_error("--run %s: no client-role case matches", o->run[i]);
-        }
-    }
-    return -1;
-}
+typedef tc_options client_options;
 
 static char *render_expect(const cc_expect *x)
 {
@@ -185,19 +91,6 @@ static char *render_obs(const cc_obs *o)
     }
     (void)tc_buf_str(&b);
     return (char *)b.p;
-}
-
-static void print_quoted(FILE *f, const char *s)
-{
-    fputc('\'', f);
-    for (; *s != '\0'; s++) {
-        if (*s == '\'') {
-            fputs("'\\''", f);
-        } else {
-            fputc(*s, f);
-        }
-    }
-    fputc('\'', f);
 }
 
 static bool load_known(const char *path, tc_known *known)
@@ -336,7 +229,7 @@ static int client_run(const client_options *o)
             }
             if (!tc_verdict_ok(res->verdict)) {
                 fprintf(stderr, "    replay: %s client --exec ", PROG);
-                print_quoted(stderr, o->exec);
+                tc_print_quoted(stderr, o->exec);
                 fprintf(stderr, " --run %s --trace\n", c->base.id);
             }
         }
@@ -387,8 +280,8 @@ static int client_run(const client_options *o)
 int cc_client_main(int argc, char **argv)
 {
     (void)signal(SIGPIPE, SIG_IGN);
-    client_options o = {.scale = 1.0};
-    int rc = client_parse(argc, argv, &o);
+    client_options o;
+    int rc = tc_options_parse(argc, argv, &CLIENT_SPEC, &o);
     if (rc >= 0) {
         return rc;
     }

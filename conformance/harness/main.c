@@ -1,6 +1,5 @@
 /* ttrpc-conform: the conformance harness's command line. */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +8,7 @@
 
 #include "case.h"
 #include "client_case.h" /* client-role cases: `ttrpc-conform client` */
+#include "options.h"
 #include "peer.h"
 #include "report.h"
 #include "runner.h"
@@ -17,7 +17,6 @@
 #include "verdict.h"
 
 #define PROG "ttrpc-conform"
-#define MAX_PATTERNS 64
 
 enum { EXIT_AS_EXPECTED = 0, EXIT_FAILURES = 1, EXIT_CANT_RUN = 2 };
 
@@ -65,125 +64,33 @@ static void usage(FILE *f)
             PROG, TC_PEER_FD);
 }
 
+static bool any_case_matches(const char *pattern)
+{
+    size_t n = 0;
+    const tc_case *const *all = tc_cases_all(&n);
+    for (size_t j = 0; j < n; j++) {
+        if (tc_pattern_match(pattern, all[j]->id)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static const tc_options_spec RUN_SPEC = {
+    .prefix = PROG,
+    .accept = TC_OPT_TARGET | TC_OPT_EXEC | TC_OPT_SELECT | TC_OPT_VERDICT | TC_OPT_OUTPUT |
+              TC_OPT_SCALE,
+    .usage = usage,
+    .pattern_matches_any = any_case_matches,
+    .no_match_text = "no case matches",
+};
+
 static int usage_error(const char *fmt, const char *arg)
 {
-    fprintf(stderr, "%s: ", PROG);
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nTry '%s --help'.\n", PROG);
-    return EXIT_CANT_RUN;
+    return tc_options_usage_error(&RUN_SPEC, fmt, arg);
 }
 
-typedef struct options {
-    const char *target;
-    const char *exec;
-    const char *run[MAX_PATTERNS];
-    size_t n_run;
-    const char *skip[MAX_PATTERNS];
-    size_t n_skip;
-    bool strict;
-    const char *known_failing;
-    bool trace;
-    double scale;
-    const char *report_dir;
-    const char *name;
-    unsigned without;
-} options;
-
-static int parse(int argc, char **argv, options *o)
-{
-    static const struct option longopts[] = {
-        {"target", required_argument, NULL, 't'},
-        {"exec", required_argument, NULL, 'e'},
-        {"run", required_argument, NULL, 'r'},
-        {"skip", required_argument, NULL, 's'},
-        {"strict", no_argument, NULL, 'S'},
-        {"known-failing", required_argument, NULL, 'k'},
-        {"trace", no_argument, NULL, 'T'},
-        {"timeout-scale", required_argument, NULL, 'x'},
-        {"report-dir", required_argument, NULL, 'd'},
-        {"name", required_argument, NULL, 'n'},
-        {"without", required_argument, NULL, 'w'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    opterr = 0;
-    optind = 2;
-    int opt;
-    while ((opt = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        switch (opt) {
-        case 't':
-            o->target = optarg;
-            break;
-        case 'e':
-            o->exec = optarg;
-            break;
-        case 'r':
-            if (o->n_run == MAX_PATTERNS) {
-                return usage_error("%s", "too many --run patterns");
-            }
-            o->run[o->n_run++] = optarg;
-            break;
-        case 's':
-            if (o->n_skip == MAX_PATTERNS) {
-                return usage_error("%s", "too many --skip patterns");
-            }
-            o->skip[o->n_skip++] = optarg;
-            break;
-        case 'S':
-            o->strict = true;
-            break;
-        case 'k':
-            o->known_failing = optarg;
-            break;
-        case 'T':
-            o->trace = true;
-            break;
-        case 'x': {
-            char *end = NULL;
-            errno = 0;
-            o->scale = strtod(optarg, &end);
-            if (errno != 0 || *end != '\0' || !(o->scale > 0 && o->scale <= 100)) {
-                return usage_error("--timeout-scale %s: expected a number in (0, 100]", optarg);
-            }
-            break;
-        }
-        case 'd':
-            o->report_dir = optarg;
-            break;
-        case 'n':
-            o->name = optarg;
-            break;
-        case 'w':
-            if (strcmp(optarg, "streaming") != 0) {
-                return usage_error("--without %s: known features: streaming", optarg);
-            }
-            o->without |= TC_NEED_STREAMING;
-            break;
-        case 'h':
-            usage(stdout);
-            exit(0);
-        case ':':
-            return usage_error("%s needs an argument", argv[optind - 1]);
-        default:
-            return usage_error("unknown option %s", argv[optind - 1]);
-        }
-    }
-    if (optind < argc) {
-        return usage_error("unexpected argument '%s'", argv[optind]);
-    }
-    for (size_t i = 0; i < o->n_run; i++) {
-        bool any = false;
-        size_t n = 0;
-        const tc_case *const *all = tc_cases_all(&n);
-        for (size_t j = 0; j < n && !any; j++) {
-            any = tc_pattern_match(o->run[i], all[j]->id);
-        }
-        if (!any) {
-            return usage_error("--run %s: no case matches", o->run[i]);
-        }
-    }
-    return -1;
-}
+typedef tc_options options;
 
 static int cmd_list(const options *o)
 {
@@ -219,24 +126,10 @@ static char *render_obs(const tc_obs *obs)
     return (char *)b.p;
 }
 
-/* A shell-quoted copy of s in single quotes, for replay hints. */
-static void print_quoted(FILE *f, const char *s)
-{
-    fputc('\'', f);
-    for (; *s != '\0'; s++) {
-        if (*s == '\'') {
-            fputs("'\\''", f);
-        } else {
-            fputc(*s, f);
-        }
-    }
-    fputc('\'', f);
-}
-
 static void print_replay(const options *o, const char *id)
 {
     fprintf(stderr, "    replay: %s run %s ", PROG, o->exec != NULL ? "--exec" : "--target");
-    print_quoted(stderr, o->exec != NULL ? o->exec : o->target);
+    tc_print_quoted(stderr, o->exec != NULL ? o->exec : o->target);
     if (o->scale != 1.0) {
         fprintf(stderr, " --timeout-scale %g", o->scale);
     }
@@ -440,8 +333,8 @@ int main(int argc, char **argv)
         return usage_error("unknown command '%s' (expected list or run)", argv[1]);
     }
     (void)signal(SIGPIPE, SIG_IGN);
-    options o = {.scale = 1.0};
-    int rc = parse(argc, argv, &o);
+    options o;
+    int rc = tc_options_parse(argc, argv, &RUN_SPEC, &o);
     if (rc >= 0) {
         return rc;
     }
