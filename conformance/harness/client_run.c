@@ -3,6 +3,7 @@
  * reads from every connection, writes the script, the client's stdout and stderr, and the
  * case deadline. */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "client_case.h"
+#include "runner.h"
 #include "ttrpc/msg.h"
 
 #define CC_MAX_CONNS 8
@@ -341,6 +343,7 @@ typedef struct conn {
 typedef struct play {
     const cc_case *c;
     tc_buf *log;
+    tc_wirelog *wire;       /* the wire log as data */
     cc_obs *o;
     conn conns[CC_MAX_CONNS];
     size_t n_conns;
@@ -464,6 +467,7 @@ static ttrpc_err encode_op(play *pl, const cc_op *op, tc_buf *b)
     uint32_t id = op->abs ? (uint32_t)op->id : pl->o->req_id + (uint32_t)op->id;
     tc_buf body = {0};
     ttrpc_err rc = TTRPC_OK;
+    size_t at = b->len;
     switch (op->kind) {
     case CC_RESPONSE: {
         rc = payload_bytes(pl, op, 0, &body);
@@ -549,6 +553,14 @@ static ttrpc_err encode_op(play *pl, const cc_op *op, tc_buf *b)
         rc = TTRPC_E_INVAL;
     }
     tc_buf_free(&body);
+    if (rc == TTRPC_OK && b->len > at) {
+        if (op->kind == CC_ZEROS || op->kind == CC_RAW) {
+            tc_wire_raw(pl->wire, TC_WIRE_SENT, b->p + at, b->len - at,
+                        op->kind == CC_ZEROS ? "zero bytes" : "raw bytes");
+        } else {
+            tc_wire_bytes(pl->wire, TC_WIRE_SENT, b->p + at, b->len - at);
+        }
+    }
     return rc;
 }
 
@@ -607,6 +619,7 @@ static ttrpc_err step_script(play *pl, uint64_t now)
                 pl->resume_at = now + op->ms;
             } else {
                 LOGT(pl->log, "  -- harness closes the connection\n");
+                tc_wire_event(pl->wire, "close", "the harness closes the connection");
                 close_case(pl);
             }
             continue;
@@ -650,6 +663,7 @@ static void on_frame(play *pl, conn *cn, const ttrpc_frame *f, bool oversize)
         log_hex(pl->log, f->data, f->hdr.length);
     }
     LOG(pl->log, "\n");
+    tc_wire_frame(pl->wire, TC_WIRE_RECEIVED, &f->hdr, oversize ? NULL : f->data, oversize);
     if (pl->case_fd >= 0 && cn->fd == pl->case_fd) {
         pl->o->frames_after++;
         if (f->hdr.type == TTRPC_TYPE_REQUEST) {
@@ -704,6 +718,7 @@ static void read_conn(play *pl, size_t i)
             if (cn->is_case) {
                 pl->o->client_closed = true;
                 LOGT(pl->log, "  <- the client closed the connection\n");
+                tc_wire_event(pl->wire, "peer-closed", "the client closed the connection");
             }
             if (cn->fd == pl->case_fd) {
                 pl->case_fd = -1;
@@ -747,6 +762,7 @@ static void write_out(play *pl)
             if (!pl->write_failed) {
                 LOGT(pl->log, "  -- write failed: %s (%zu bytes unsent)\n",
                                     strerror(errno), pl->out.len - pl->out_off);
+                tc_wire_event(pl->wire, "write-failed", strerror(errno));
             }
             pl->write_failed = true;
             pl->out_off = pl->out.len;
@@ -795,6 +811,16 @@ ttrpc_err cc_run_case(const cc_case *c, const char *tmpl, const char *sock_path,
                       cc_obs *o, tc_buf *log, char *stderr_tail, size_t tail_cap, char *err,
                       size_t err_cap)
 {
+    /* The documented contract: log is the .log of the caller's tc_case_run. */
+    tc_case_run *run = (tc_case_run *)(void *)((char *)log - offsetof(tc_case_run, log));
+    return cc_run_case_traced(c, tmpl, sock_path, scale, o, log, &run->wire, stderr_tail,
+                              tail_cap, err, err_cap);
+}
+
+ttrpc_err cc_run_case_traced(const cc_case *c, const char *tmpl, const char *sock_path,
+                             double scale, cc_obs *o, tc_buf *log, tc_wirelog *wire,
+                             char *stderr_tail, size_t tail_cap, char *err, size_t err_cap)
+{
     memset(o, 0, sizeof *o);
     stderr_tail[0] = '\0';
     uint32_t deadline_ms = c->base.timeout_ms != 0 ? c->base.timeout_ms : CC_DEFAULT_TIMEOUT_MS;
@@ -815,7 +841,9 @@ ttrpc_err cc_run_case(const cc_case *c, const char *tmpl, const char *sock_path,
         return TTRPC_E_IO;
     }
     LOG(log, "  -- client: %s\n", cmd);
-    play pl = {.c = c, .log = log, .o = o, .case_fd = -1};
+    tc_wire_start(wire);
+    tc_wire_event(wire, "spawn", cmd);
+    play pl = {.c = c, .log = log, .wire = wire, .o = o, .case_fd = -1};
     static const char ECHO_TEXT[] = "hello ttrpc";
     {
         uint8_t b[2 + sizeof ECHO_TEXT];
@@ -870,6 +898,7 @@ ttrpc_err cc_run_case(const cc_case *c, const char *tmpl, const char *sock_path,
         if (!exited && now >= t0 + deadline_ms) {
             LOGT(log, "  -- deadline (%u ms): the client is killed\n",
                                 deadline_ms);
+            tc_wire_event(wire, "deadline", "the case deadline passed: the client is killed");
             kill(-pid, SIGKILL);
             waitpid(pid, &wstatus, 0);
             o->end = CC_END_HUNG;
@@ -903,6 +932,10 @@ ttrpc_err cc_run_case(const cc_case *c, const char *tmpl, const char *sock_path,
                     pl.n_conns++;
                     o->connections++;
                     LOGT(log, "  -- connection %u accepted\n", o->connections);
+                    char what[48];
+                    (void)snprintf(what, sizeof what, "connection %u accepted",
+                                   o->connections);
+                    tc_wire_event(wire, "connect", what);
                 } else {
                     close(fd);
                 }
@@ -941,6 +974,18 @@ ttrpc_err cc_run_case(const cc_case *c, const char *tmpl, const char *sock_path,
         }
     }
     LOGT(log, "  -- client stdout: %s\n", stdout_buf);
+    {
+        char what[96];
+        if (o->end == CC_END_SIGNALED) {
+            (void)snprintf(what, sizeof what, "killed by signal %d", o->signal);
+        } else if (o->end == CC_END_HUNG) {
+            (void)snprintf(what, sizeof what, "killed at the deadline");
+        } else {
+            (void)snprintf(what, sizeof what, "exited with status %d", o->exit_status);
+        }
+        tc_wire_event(wire, "peer-exit", what);
+        tc_wire_event(wire, "client-stdout", stdout_buf);
+    }
     /* The scenario's own check for the ref client's lines: the echo, or the stream's messages. */
     bool stream = c->scenario == CC_SC_SERVER_STREAM;
     cc_parse_output(stdout_buf, c->scenario, c->scenario == CC_SC_ECHO ? pl.want_payload : NULL,

@@ -50,13 +50,97 @@ ttrpc_err tc_obs_add(tc_obs *o, const ttrpc_frame_header *hdr, const uint8_t *da
 void tc_obs_free(tc_obs *o)
 {
     free(o->frames);
+    free(o->sent);
     memset(o, 0, sizeof *o);
+}
+
+ttrpc_err tc_obs_note_sent(tc_obs *o, uint32_t id, bool request)
+{
+    if (o->n_sent == o->sent_cap) {
+        size_t cap = o->sent_cap == 0 ? 16 : o->sent_cap * 2;
+        tc_tx_mark *m = realloc(o->sent, cap * sizeof *m);
+        if (m == NULL) {
+            return TTRPC_E_NOMEM;
+        }
+        o->sent = m;
+        o->sent_cap = cap;
+    }
+    o->sent[o->n_sent++] = (tc_tx_mark){.id = id, .at = o->n_frames, .request = request};
+    return TTRPC_OK;
 }
 
 static bool is_terminal(const tc_rx_frame *f)
 {
     return f->hdr.type == TTRPC_TYPE_RESPONSE ||
            (f->hdr.type == TTRPC_TYPE_DATA && (f->hdr.flags & TTRPC_FLAG_REMOTE_CLOSED) != 0);
+}
+
+/* One step of the timeline: a sent mark or a received frame, sorted by stream id, then time. A
+ * mark with at = k happened between frames k - 1 and k: position 2k; frame j is at 2j + 1. */
+typedef struct timeline_item {
+    uint32_t id;
+    size_t pos;
+    size_t index; /* into frames or sent */
+    bool is_frame;
+} timeline_item;
+
+static int timeline_cmp(const void *a, const void *b)
+{
+    const timeline_item *x = a, *y = b;
+    if (x->id != y->id) {
+        return x->id < y->id ? -1 : 1;
+    }
+    return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+size_t tc_obs_after_end(const tc_obs *o, size_t *first)
+{
+    size_t n = o->n_frames + o->n_sent;
+    if (o->n_frames == 0) {
+        return 0;
+    }
+    timeline_item *items = malloc(n * sizeof *items);
+    if (items == NULL) {
+        return 0; /* best effort: the check only ever adds failures */
+    }
+    for (size_t j = 0; j < o->n_frames; j++) {
+        items[j] = (timeline_item){o->frames[j].hdr.stream_id, 2 * j + 1, j, true};
+    }
+    for (size_t i = 0; i < o->n_sent; i++) {
+        items[o->n_frames + i] = (timeline_item){o->sent[i].id, 2 * o->sent[i].at, i, false};
+    }
+    /* qsort is not stable, but no two items share (id, pos). */
+    qsort(items, n, sizeof *items, timeline_cmp);
+    size_t count = 0;
+    size_t first_index = SIZE_MAX;
+    uint32_t terminals = 0, requests = 0;
+    bool sent_since_end = false;
+    for (size_t i = 0; i < n; i++) {
+        if (i == 0 || items[i].id != items[i - 1].id) {
+            terminals = 0;
+            requests = 0;
+            sent_since_end = false;
+        }
+        if (!items[i].is_frame) {
+            requests += o->sent[items[i].index].request;
+            sent_since_end = true;
+            continue;
+        }
+        const tc_rx_frame *f = &o->frames[items[i].index];
+        if (terminals > 0 && !sent_since_end && requests <= terminals) {
+            count++;
+            first_index = items[i].index < first_index ? items[i].index : first_index;
+        }
+        if (is_terminal(f)) {
+            terminals++;
+            sent_since_end = false;
+        }
+    }
+    free(items);
+    if (count > 0 && first != NULL) {
+        *first = first_index;
+    }
+    return count;
 }
 
 uint32_t tc_obs_terminals(const tc_obs *o, uint32_t id)
@@ -573,6 +657,15 @@ ttrpc_err tc_obs_render(const tc_obs *o, tc_buf *out)
     }
     if (rc == TTRPC_OK && o->we_closed) {
         rc = tc_buf_printf(out, "; we closed the connection");
+    }
+    size_t first_late = 0;
+    size_t after = rc == TTRPC_OK ? tc_obs_after_end(o, &first_late) : 0;
+    if (after > 0) {
+        const tc_rx_frame *f = &o->frames[first_late];
+        rc = tc_buf_printf(out, "; %zu frame%s after its stream's end (first: type %u flags 0x%02x "
+                                "on %u)",
+                           after, after == 1 ? "" : "s", f->hdr.type, f->hdr.flags,
+                           (unsigned)f->hdr.stream_id);
     }
     return rc;
 }

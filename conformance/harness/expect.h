@@ -22,10 +22,21 @@ typedef struct tc_rx_frame {
     uint8_t payload[TC_RX_KEEP];     /* its first bytes */
 } tc_rx_frame;
 
+/* A frame the harness sent, placed in time among the received ones: it went out after
+ * frames[0, at) had arrived. */
+typedef struct tc_tx_mark {
+    uint32_t id;
+    size_t at;
+    bool request; /* a Request (it opens a stream, or reuses the id) */
+} tc_tx_mark;
+
 typedef struct tc_obs {
     tc_rx_frame *frames; /* owned, in arrival order */
     size_t n_frames;
     size_t cap;
+    tc_tx_mark *sent;    /* owned: what the harness sent, in order */
+    size_t n_sent;
+    size_t sent_cap;
     bool closed;      /* the peer closed (EOF, reset, or a write found it gone) */
     bool we_closed;   /* the script closed the connection */
     bool alive;       /* the liveness probe after the case was answered */
@@ -36,6 +47,16 @@ typedef struct tc_obs {
 TTRPC_MUST_USE ttrpc_err tc_obs_add(tc_obs *o, const ttrpc_frame_header *hdr,
                                     const uint8_t *data, bool oversize);
 void tc_obs_free(tc_obs *o);
+/* Records that the harness sent a frame on id now. Errors: TTRPC_E_NOMEM. */
+TTRPC_MUST_USE ttrpc_err tc_obs_note_sent(tc_obs *o, uint32_t id, bool request);
+
+/* PROTOCOL.md, Message Types: a Response ends a stream, and a Data with the remote-closed
+ * flag is the sender's last message. Counts the frames the peer sent on a stream after that
+ * stream's terminal frame, where the harness had sent nothing on the id since that terminal
+ * and no further Request reopened it (an answer to our own violation, or to a reused id, is
+ * not counted). *first is the index of the first such frame (unchanged when none). Applies
+ * to every case: tc_case_judge fails both expectations when it is not zero. */
+size_t tc_obs_after_end(const tc_obs *o, size_t *first);
 
 /* Terminal frames on id so far: Responses and Data frames carrying RC. */
 uint32_t tc_obs_terminals(const tc_obs *o, uint32_t id);
@@ -55,7 +76,8 @@ bool tc_pred_settled(const tc_pred *p, const tc_obs *o);
 size_t tc_pred_ids(const tc_pred *p, uint32_t *ids, size_t max);
 
 /* Human-readable forms for reports: "ALL(RESP_CODE(1, 12), RESP_OK(3))" and a summary of
- * what arrived: "1: Response 12; 3: Data, Data[RC|ND]; peer closed". */
+ * what arrived: "1: Response 12; 3: Data, Data[RC|ND]; peer closed", followed by
+ * "; 1 frame after its stream's end (first: Data on 1)" when tc_obs_after_end finds any. */
 TTRPC_MUST_USE ttrpc_err tc_pred_render(const tc_pred *p, tc_buf *out);
 TTRPC_MUST_USE ttrpc_err tc_obs_render(const tc_obs *o, tc_buf *out);
 

@@ -170,6 +170,15 @@ ttrpc_err tc_report_json(const tc_report *r, tc_buf *out)
             rc = json_kv(out, "wire_log", log, true);
         }
         if (rc == TTRPC_OK) {
+            /* Every case, PASS included: the HTML page shows any cell's frames. */
+            rc = tc_buf_printf(out, ", \"wire_trace\": ");
+            if (rc == TTRPC_OK) {
+                bool ended = res->fate != TC_FATE_ALIVE && res->peer_end[0] != '\0';
+                rc = tc_wire_json(&res->run.wire, ended ? "peer-exit" : NULL,
+                                  ended ? res->peer_end : NULL, out);
+            }
+        }
+        if (rc == TTRPC_OK) {
             rc = tc_buf_printf(out, "}");
         }
     }

@@ -105,6 +105,7 @@ static void record_frame(conn *k, const ttrpc_frame_header *h, const uint8_t *da
         k->nomem = true;
         return;
     }
+    tc_wire_frame(&k->run->wire, TC_WIRE_RECEIVED, h, data, oversize);
     const tc_rx_frame *f = &k->run->obs.frames[k->run->obs.n_frames - 1];
     char what[200];
     int n = snprintf(what, sizeof what, "len=%u id=%u %s(0x%02x) flags=0x%02x",
@@ -155,6 +156,7 @@ static void mark_closed(conn *k, const char *why)
     if (!k->run->obs.closed) {
         k->run->obs.closed = true;
         log_line(k, why, "<", NULL, 0, 0);
+        tc_wire_event(&k->run->wire, "peer-closed", why);
     }
     k->out_off = k->out.len; /* nothing more can be written */
     k->reading = false;
@@ -182,6 +184,7 @@ static void pump(conn *k, done_fn done, const void *arg, uint64_t until)
         bool pending = k->out_off < k->out.len;
         if (!k->reading && pending && t - k->last_progress >= TC_WRITE_STALL_MS) {
             log_line(k, "writes stalled while not reading: reading again", "=", NULL, 0, 0);
+            tc_wire_event(&k->run->wire, "read", "writes stalled while not reading");
             k->reading = true;
         }
         struct pollfd pfd = {k->fd, (short)((k->reading ? POLLIN : 0) | (pending ? POLLOUT : 0)),
@@ -322,6 +325,11 @@ static void log_sent(conn *k, const tc_op *op, const uint8_t *bytes, size_t len)
         (void)snprintf(what + n, sizeof what - (size_t)n, " in %u-byte writes", op->chunk);
     }
     log_line(k, what, ">", bytes, len, len);
+    if (op->kind == TC_OP_ZEROS) {
+        tc_wire_raw(&k->run->wire, TC_WIRE_SENT, bytes, len, what);
+    } else {
+        tc_wire_bytes(&k->run->wire, TC_WIRE_SENT, bytes, len);
+    }
 }
 
 static ttrpc_err connect_unix(const char *path, int *fd_out)
@@ -352,6 +360,20 @@ static void set_error(tc_case_run *r, const char *what)
     (void)snprintf(r->error, sizeof r->error, "%s", what);
 }
 
+/* Places the op's frames in the timeline (tc_obs_after_end). ZEROS carry no id. */
+static ttrpc_err note_sent(conn *k, const tc_op *op)
+{
+    bool request = op->kind == TC_OP_REQUEST ||
+                   ((op->kind == TC_OP_FRAME || op->kind == TC_OP_HEADER) &&
+                    op->type == TTRPC_TYPE_REQUEST);
+    uint32_t n = op->kind == TC_OP_REQUEST && op->repeat > 1 ? op->repeat : 1;
+    ttrpc_err rc = TTRPC_OK;
+    for (uint32_t i = 0; i < n && rc == TTRPC_OK && op->kind != TC_OP_ZEROS; i++) {
+        rc = tc_obs_note_sent(&k->run->obs, op->id + 2 * i, request);
+    }
+    return rc;
+}
+
 /* Queues one sending op and writes it out (in chunks when asked). */
 static ttrpc_err play_send(conn *k, const tc_op *op)
 {
@@ -362,6 +384,11 @@ static ttrpc_err play_send(conn *k, const tc_op *op)
         return rc;
     }
     log_sent(k, op, bytes.p, bytes.len);
+    rc = note_sent(k, op);
+    if (rc != TTRPC_OK) {
+        tc_buf_free(&bytes);
+        return rc;
+    }
     if (op->chunk == 0) {
         rc = tc_buf_append(&k->out, bytes.p, bytes.len);
         tc_buf_free(&bytes);
@@ -389,6 +416,7 @@ ttrpc_err tc_run_case(const tc_case *c, const char *sock_path, double scale, tc_
     k.start = now_ms();
     k.deadline = k.start + tc_case_timeout_ms(c, scale);
     k.last_progress = k.start;
+    tc_wire_start(&out->wire);
     if (ttrpc_decoder_init(&k.dec, TTRPC_FRAME_MAX_DATA, NULL) != TTRPC_OK) {
         set_error(out, "decoder init failed");
         return TTRPC_E_NOMEM;
@@ -399,9 +427,11 @@ ttrpc_err tc_run_case(const tc_case *c, const char *sock_path, double scale, tc_
         (void)snprintf(msg, sizeof msg, "cannot connect to %s: %s", sock_path,
                        rc == TTRPC_E_IO ? strerror(errno) : "path too long");
         set_error(out, msg);
+        tc_wire_event(&out->wire, "connect-failed", msg);
         ttrpc_decoder_free(&k.dec);
         return TTRPC_E_IO;
     }
+    tc_wire_event(&out->wire, "connect", sock_path);
     for (size_t i = 0; i < TC_MAX_OPS && c->script[i].kind != TC_OP_END && rc == TTRPC_OK; i++) {
         const tc_op *op = &c->script[i];
         if (out->obs.closed || out->timed_out) {
@@ -431,10 +461,12 @@ ttrpc_err tc_run_case(const tc_case *c, const char *sock_path, double scale, tc_
             k.reading = false;
             k.last_progress = now_ms();
             log_line(&k, "stop reading", "=", NULL, 0, 0);
+            tc_wire_event(&out->wire, "noread", "the harness stops reading");
             break;
         case TC_OP_READ:
             k.reading = !out->obs.closed;
             log_line(&k, "read again", "=", NULL, 0, 0);
+            tc_wire_event(&out->wire, "read", "the harness reads again");
             break;
         case TC_OP_CLOSE:
             pump(&k, flushed, NULL, UINT64_MAX);
@@ -442,6 +474,7 @@ ttrpc_err tc_run_case(const tc_case *c, const char *sock_path, double scale, tc_
             k.fd = -1;
             out->obs.we_closed = true;
             log_line(&k, "we close the connection", ">", NULL, 0, 0);
+            tc_wire_event(&out->wire, "close", "the harness closes the connection");
             break;
         case TC_OP_END:
             break;
@@ -458,6 +491,9 @@ ttrpc_err tc_run_case(const tc_case *c, const char *sock_path, double scale, tc_
             out->obs.probe_id = probe;
             tc_op op = TC_ECHO(probe, "probe");
             log_sent(&k, &op, bytes.p, bytes.len);
+            rc = note_sent(&k, &op);
+        }
+        if (rc == TTRPC_OK) {
             rc = tc_buf_append(&k.out, bytes.p, bytes.len);
         }
         tc_buf_free(&bytes);
@@ -472,9 +508,11 @@ ttrpc_err tc_run_case(const tc_case *c, const char *sock_path, double scale, tc_
     }
     if (out->timed_out) {
         log_line(&k, "case deadline passed", "=", NULL, 0, 0);
+        tc_wire_event(&out->wire, "deadline", "the case deadline passed");
     }
     if (k.fd >= 0) {
         close(k.fd);
+        tc_wire_event(&out->wire, "close", "the harness closes the connection: case over");
     }
     tc_buf_free(&k.out);
     ttrpc_decoder_free(&k.dec);
@@ -486,6 +524,12 @@ void tc_case_judge(const tc_case *c, tc_case_run *r)
 {
     r->pass = tc_pred_eval(&c->pass, &r->obs);
     r->lenient = c->has_lenient && tc_pred_eval(&c->lenient, &r->obs);
+    /* Whatever a case asks, nothing may follow a stream's end (expect.h): that fails both
+     * expectations, so a MUST case FAILs, a SHOULD case is NON-STRICT. */
+    if (tc_obs_after_end(&r->obs, NULL) > 0) {
+        r->pass = false;
+        r->lenient = false;
+    }
 }
 
 void tc_case_run_free(tc_case_run *r)

@@ -10,10 +10,12 @@
 #include "case.h"
 #include "expect.h"
 #include "script.h"
+#include "wirelog.h"
 
 typedef struct tc_case_run {
     tc_obs obs;
     tc_buf log;          /* the wire log: one line per frame or op, hex included */
+    tc_wirelog wire;     /* the same as data (frames, events) for the JSON report */
     bool timed_out;      /* the case's deadline passed before it settled */
     bool harness_error;  /* the harness could not play the case (connect failed, ...) */
     char error[256];
