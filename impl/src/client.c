@@ -521,6 +521,13 @@ ttrpc_err ttrpc_client_wait(ttrpc_client *cli, int timeout_ms, ttrpc_client_even
     }
 }
 
+void ttrpc_client_trim(ttrpc_client *cli)
+{
+    if (cli->io.session != NULL) {
+        ttrpc_session_trim(cli->io.session);
+    }
+}
+
 ttrpc_err ttrpc_client_abandon(ttrpc_client *cli, uint32_t stream_id)
 {
     bool queued = false;

@@ -128,11 +128,6 @@ ttrpc_err ttrpc_decoder_feed(ttrpc_decoder *d, const uint8_t *in, size_t len, si
     if (d->sticky != TTRPC_OK) {
         return d->sticky;
     }
-    /* Between frames, with the last frame's data no longer promised to the caller, an idle
-     * connection gives back what a large frame needed. */
-    if (ttrpc_decoder_at_boundary(d) && d->store_cap > TTRPC_DECODER_IDLE_KEEP) {
-        ttrpc_decoder_free(d);
-    }
     while (used < len) {
         size_t left = len - used;
         if (d->phase == TTRPC_DECODER_HEADER) {
@@ -213,6 +208,16 @@ ttrpc_err ttrpc_decoder_next(ttrpc_decoder *d, ttrpc_frame *out)
 size_t ttrpc_decoder_memory(const ttrpc_decoder *d)
 {
     return d->store_cap;
+}
+
+/* The store is kept from one frame to the next: a peer sending large frames back to back would
+ * otherwise make every frame regrow it, paying a page fault per 4 KiB (most of the time of a
+ * 4 MiB call). The owner gives it back when the connection goes quiet. */
+void ttrpc_decoder_trim(ttrpc_decoder *d)
+{
+    if (ttrpc_decoder_at_boundary(d) && d->store_cap > TTRPC_DECODER_IDLE_KEEP) {
+        ttrpc_decoder_free(d);
+    }
 }
 
 bool ttrpc_decoder_at_boundary(const ttrpc_decoder *d)

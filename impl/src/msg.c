@@ -168,6 +168,16 @@ static void *msg_pb_alloc(void *data, size_t size)
         return NULL;
     }
     size_t total = sizeof(msg_block_header) + size;
+    /* The spare is charged whole: a small message cannot borrow a 4 MiB block beyond its
+     * budget, it takes a fresh one instead. */
+    if (a->spare != NULL && total >= TTRPC_MSG_SPARE_MIN && a->spare_size >= total &&
+        arena_charge(a, a->spare_size)) {
+        msg_block_header *block = a->spare;
+        block->size = a->spare_size;
+        a->spare = NULL;
+        a->spare_size = 0;
+        return block + 1;
+    }
     if (!arena_charge(a, total)) {
         ctx->refused = true;
         return NULL;
@@ -188,10 +198,17 @@ static void msg_pb_free(void *data, void *ptr)
     if (ptr == NULL) {
         return;
     }
+    ttrpc_msg_arena *a = ctx->arena;
     msg_block_header *block = (msg_block_header *)ptr - 1;
     size_t total = block->size;
-    ttrpc_alloc_free(ctx->arena->alloc, block, total);
-    arena_refund(ctx->arena, total);
+    arena_refund(a, total);
+    if (a->keep_spare && total >= TTRPC_MSG_SPARE_MIN && total > a->spare_size) {
+        ttrpc_alloc_free(a->alloc, a->spare, a->spare_size);
+        a->spare = block;
+        a->spare_size = total;
+        return;
+    }
+    ttrpc_alloc_free(a->alloc, block, total);
 }
 
 void ttrpc_msg_arena_init(ttrpc_msg_arena *a, const ttrpc_allocator *alloc, size_t budget)
@@ -202,6 +219,26 @@ void ttrpc_msg_arena_init(ttrpc_msg_arena *a, const ttrpc_allocator *alloc, size
     a->unpacked = NULL;
     a->arrays = NULL;
     a->arrays_size = 0;
+    a->keep_spare = false;
+    a->spare = NULL;
+    a->spare_size = 0;
+}
+
+void ttrpc_msg_arena_keep_spare(ttrpc_msg_arena *a)
+{
+    a->keep_spare = true;
+}
+
+void ttrpc_msg_arena_trim(ttrpc_msg_arena *a)
+{
+    ttrpc_alloc_free(a->alloc, a->spare, a->spare_size);
+    a->spare = NULL;
+    a->spare_size = 0;
+}
+
+size_t ttrpc_msg_arena_memory(const ttrpc_msg_arena *a)
+{
+    return a->used + a->spare_size;
 }
 
 void ttrpc_msg_arena_reset(ttrpc_msg_arena *a)

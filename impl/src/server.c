@@ -22,6 +22,11 @@
  * socket stays readable, and retrying at once would spin. */
 #define ACCEPT_BACKOFF_MS 100u
 #define LOG_LINE_MAX 512
+/* A connection holding more than TRIM_ABOVE bytes of buffers that has read nothing for
+ * TRIM_QUIET_MS gives them back (ttrpc_session_trim). Busy connections keep them: regrowing a
+ * 4 MiB buffer for every call costs more than the call's copies. */
+#define TRIM_ABOVE (128u * 1024u)
+#define TRIM_QUIET_MS 1000u
 
 typedef struct route {
     char *service; /* owned */
@@ -49,6 +54,9 @@ typedef struct server_conn {
     uint32_t n_calls;
     bool dead;
     bool dirty;
+    ttrpc_loop_timer trim_timer;
+    uint64_t reads;         /* successful reads so far */
+    uint64_t reads_at_trim; /* reads when trim_timer was armed */
     struct server_conn *dirty_next;
     struct server_conn *prev, *next; /* srv->conns while open, srv->dead_conns after */
 } server_conn;
@@ -638,6 +646,42 @@ static bool conn_pump(server_conn *c)
     return progress;
 }
 
+static void conn_trim_due(void *arg);
+
+/* A failed arm costs only memory: the buffers are then kept until the connection ends. */
+static void conn_arm_trim(server_conn *c)
+{
+    c->reads_at_trim = c->reads;
+    if (ttrpc_loop_timer_start(c->srv->loop, &c->trim_timer, TRIM_QUIET_MS, conn_trim_due, c) !=
+        TTRPC_OK) {
+        srv_log(c->srv, "conn %llu: no timer left: large buffers kept until it closes",
+                (unsigned long long)c->id);
+    }
+}
+
+static void conn_trim_due(void *arg)
+{
+    server_conn *c = arg;
+    if (c->dead) {
+        return;
+    }
+    if (c->reads == c->reads_at_trim) {
+        ttrpc_session_trim(c->io.session);
+        return;
+    }
+    conn_arm_trim(c);
+}
+
+/* Arms the quiet-connection check once a connection holds large buffers. */
+static void conn_watch_memory(server_conn *c)
+{
+    if (ttrpc_loop_timer_armed(&c->trim_timer) ||
+        ttrpc_session_memory(c->io.session) <= TRIM_ABOVE) {
+        return;
+    }
+    conn_arm_trim(c);
+}
+
 static void conn_read(server_conn *c)
 {
     for (int i = 0; i < READS_PER_TURN && !c->dead; i++) {
@@ -656,7 +700,11 @@ static void conn_read(server_conn *c)
             conn_end(c, rc == TTRPC_E_IO ? strerror(errno) : ttrpc_strerror(rc));
             return;
         }
+        c->reads++;
         (void)conn_pump(c);
+        if (!c->dead) {
+            conn_watch_memory(c);
+        }
         /* Answers go out before the next read: that read usually finds nothing (EAGAIN) and
          * would otherwise sit on every call's round trip. A short read means the socket is
          * most likely drained; epoll is level-triggered and reports anything that came since. */
@@ -760,6 +808,7 @@ static void conn_end(server_conn *c, const char *why)
         call_end(call); /* in case on_cancel was already running for it */
     }
     c->dead = true;
+    ttrpc_loop_timer_stop(srv->loop, &c->trim_timer);
     ttrpc_loop_watch_remove(srv->loop, &c->watch);
     ttrpc_conn_close_socket(&c->io);
     if (c->prev != NULL) {

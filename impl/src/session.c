@@ -295,6 +295,7 @@ ttrpc_err ttrpc_session_new(const ttrpc_session_config *cfg, ttrpc_session **out
         return rc;
     }
     ttrpc_msg_arena_init(&s->arena, s->cfg.alloc, s->cfg.decode_budget);
+    ttrpc_msg_arena_keep_spare(&s->arena);
     s->next_id = 1; /* PROTOCOL.md, Message Frame: client-initiated streams use odd ids */
     *out = s;
     return TTRPC_OK;
@@ -308,6 +309,7 @@ void ttrpc_session_free(ttrpc_session *s)
     const ttrpc_allocator *alloc = s->cfg.alloc;
     ttrpc_decoder_free(&s->decoder);
     ttrpc_msg_arena_reset(&s->arena);
+    ttrpc_msg_arena_trim(&s->arena);
     ttrpc_alloc_free(alloc, s->slots, s->n_slots * sizeof *s->slots);
     ttrpc_alloc_free(alloc, s->out, s->out_cap);
     ttrpc_alloc_free(alloc, s, sizeof *s);
@@ -840,11 +842,19 @@ void ttrpc_session_output_consumed(ttrpc_session *s, size_t n)
     if (s->out_start == s->out_end) {
         s->out_start = 0;
         s->out_end = 0;
-        if (s->out_cap > OUTPUT_IDLE_KEEP) {
-            ttrpc_alloc_free(s->cfg.alloc, s->out, s->out_cap);
-            s->out = NULL;
-            s->out_cap = 0;
-        }
+    }
+}
+
+/* Buffers stay sized for the traffic that just passed, so a stream of large calls does not
+ * pay for fresh pages on every frame; the owner calls this when the connection goes quiet. */
+void ttrpc_session_trim(ttrpc_session *s)
+{
+    ttrpc_decoder_trim(&s->decoder);
+    ttrpc_msg_arena_trim(&s->arena);
+    if (s->out_start == s->out_end && s->out_cap > OUTPUT_IDLE_KEEP) {
+        ttrpc_alloc_free(s->cfg.alloc, s->out, s->out_cap);
+        s->out = NULL;
+        s->out_cap = 0;
     }
 }
 
@@ -858,5 +868,5 @@ ttrpc_session_stats ttrpc_session_get_stats(const ttrpc_session *s)
 size_t ttrpc_session_memory(const ttrpc_session *s)
 {
     return sizeof *s + ttrpc_decoder_memory(&s->decoder) + s->out_cap +
-           s->n_slots * sizeof *s->slots + s->arena.used;
+           s->n_slots * sizeof *s->slots + ttrpc_msg_arena_memory(&s->arena);
 }

@@ -441,8 +441,9 @@ static void test_frame_decoder_feed_memory_follows_bytes(void **state)
     assert_int_equal(c.live, 0);
 }
 
-/* After a large frame the store shrinks back once the next frame starts. */
-static void test_frame_decoder_feed_shrinks_when_idle(void **state)
+/* After a large frame the store stays for the next frame; trim gives it back between frames
+ * and never inside one. */
+static void test_frame_decoder_trim_shrinks_between_frames(void **state)
 {
     (void)state;
     size_t big = 200000;
@@ -457,6 +458,12 @@ static void test_frame_decoder_feed_shrinks_when_idle(void **state)
     assert_int_equal(ttrpc_decoder_next(&d, &f), TTRPC_OK);
     assert_true(ttrpc_decoder_memory(&d) >= big);
     assert_int_equal(ttrpc_decoder_feed(&d, REQ_S1, 3, &used), TTRPC_OK);
+    assert_true(ttrpc_decoder_memory(&d) >= big); /* kept for the next frame */
+    ttrpc_decoder_trim(&d);                       /* inside a header: nothing */
+    assert_true(ttrpc_decoder_memory(&d) >= big);
+    assert_int_equal(ttrpc_decoder_feed(&d, REQ_S1 + 3, sizeof REQ_S1 - 3, &used), TTRPC_OK);
+    assert_int_equal(ttrpc_decoder_next(&d, &f), TTRPC_OK);
+    ttrpc_decoder_trim(&d);
     assert_int_equal(ttrpc_decoder_memory(&d), 0);
     ttrpc_decoder_free(&d);
     free(in);
@@ -611,7 +618,7 @@ int main(void)
         cmocka_unit_test(test_frame_decoder_next_length_max_u32),
         cmocka_unit_test(test_frame_decoder_next_reserved_byte_nonzero),
         cmocka_unit_test(test_frame_decoder_feed_memory_follows_bytes),
-        cmocka_unit_test(test_frame_decoder_feed_shrinks_when_idle),
+        cmocka_unit_test(test_frame_decoder_trim_shrinks_between_frames),
         cmocka_unit_test(test_frame_decoder_feed_alloc_failure_sticky),
         cmocka_unit_test(test_frame_decoder_feed_no_overread),
         cmocka_unit_test(test_frame_decoder_next_random_chunking),

@@ -723,6 +723,58 @@ static void test_msg_request_encode_rejects_over_2gib(void **state)
 
 /* ---- Decoding: the vectors ---- */
 
+/* With keep_spare the payload's block outlives a reset and serves the next large decode, so
+ * back-to-back large messages do not each take fresh pages; trim gives it back. A small decode
+ * never borrows it past its budget. */
+static void test_msg_arena_spare_reused_then_trimmed(void **state)
+{
+    (void)state;
+    size_t big = 200000;
+    uint8_t *payload = calloc(1, big);
+    assert_non_null(payload);
+    ttrpc_request req;
+    memset(&req, 0, sizeof req);
+    req.service = ttrpc_bytes_of("conf.Echo");
+    req.method = ttrpc_bytes_of("Echo");
+    req.payload = bytes_of_array(payload, big);
+    req.has_payload = true;
+    size_t cap = big + 256;
+    uint8_t *enc = malloc(cap);
+    assert_non_null(enc);
+    size_t n = 0;
+    assert_int_equal(ttrpc_request_encode(&req, enc, cap, &n), TTRPC_OK);
+
+    test_alloc t = {0};
+    ttrpc_allocator alloc = test_allocator(&t);
+    ttrpc_msg_arena a;
+    ttrpc_msg_arena_init(&a, &alloc, TTRPC_MSG_DEFAULT_BUDGET);
+    ttrpc_msg_arena_keep_spare(&a);
+    ttrpc_request r;
+    assert_int_equal(ttrpc_request_decode(enc, n, &a, &r), TTRPC_OK);
+    size_t live_first = t.live_bytes;
+    ttrpc_msg_arena_reset(&a);
+    assert_true(a.spare_size >= big);
+    assert_int_equal(t.live_bytes, a.spare_size);
+
+    assert_int_equal(ttrpc_request_decode(enc, n, &a, &r), TTRPC_OK);
+    assert_int_equal(t.live_bytes, live_first); /* the spare, not a new block */
+    assert_int_equal(a.spare_size, 0);
+    assert_bytes_eq(r.payload, payload, big);
+    ttrpc_msg_arena_reset(&a);
+
+    a.budget = 100000; /* below the spare's size */
+    size_t spare = a.spare_size;
+    assert_int_equal(ttrpc_request_decode(REQ_UNARY, sizeof REQ_UNARY, &a, &r), TTRPC_OK);
+    assert_int_equal(a.spare_size, spare);
+    assert_true(ttrpc_msg_arena_memory(&a) >= spare);
+    ttrpc_msg_arena_reset(&a);
+    ttrpc_msg_arena_trim(&a);
+    assert_int_equal(t.live_bytes, 0);
+    assert_int_equal(ttrpc_msg_arena_memory(&a), 0);
+    free(enc);
+    free(payload);
+}
+
 static void test_msg_request_decode_unary_vector(void **state)
 {
     (void)state;
@@ -1782,6 +1834,7 @@ int main(void)
         cmocka_unit_test(test_msg_status_encode_rejects_bad_utf8),
         cmocka_unit_test(test_msg_encode_rejects_null_with_length),
         cmocka_unit_test(test_msg_request_encode_rejects_over_2gib),
+        cmocka_unit_test(test_msg_arena_spare_reused_then_trimmed),
         cmocka_unit_test(test_msg_request_decode_unary_vector),
         cmocka_unit_test(test_msg_request_decode_metadata_timeout_vector),
         cmocka_unit_test(test_msg_response_decode_go_ok),

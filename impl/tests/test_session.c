@@ -928,6 +928,52 @@ static void test_session_memory_bounded_by_received(void **state)
     ttrpc_session_free(s);
 }
 
+/* Feeds one whole Request frame and expects exactly that Request, payload_len bytes long. */
+static void feed_one_request(ttrpc_session *s, const uint8_t *in, size_t len, size_t payload_len)
+{
+    size_t used = 0;
+    assert_int_equal(ttrpc_session_feed(s, in, len, &used), TTRPC_OK);
+    assert_int_equal(used, len);
+    ttrpc_event ev;
+    assert_int_equal(ttrpc_session_next_event(s, &ev), TTRPC_OK);
+    assert_int_equal(ev.kind, TTRPC_EVENT_REQUEST);
+    assert_int_equal(ev.request->payload.len, payload_len);
+    assert_int_equal(ttrpc_session_next_event(s, &ev), TTRPC_E_AGAIN);
+}
+
+/* Back-to-back large calls reuse the decoder store and the decode arena's spare block instead
+ * of regrowing them; ttrpc_session_trim gives them back. */
+static void test_session_trim_after_large_requests(void **state)
+{
+    (void)state;
+    ttrpc_session *s = new_session(TTRPC_ROLE_SERVER, 0, 0);
+    size_t before = ttrpc_session_memory(s);
+    size_t big = 300000;
+    char *payload = malloc(big + 1);
+    assert_non_null(payload);
+    memset(payload, 'x', big);
+    payload[big] = '\0';
+    ttrpc_request req = make_request("Echo", payload);
+    size_t cap = big + 4096;
+    uint8_t *buf = malloc(cap);
+    assert_non_null(buf);
+    size_t n = raw_request(buf, cap, 1, 0, &req);
+    feed_one_request(s, buf, n, big);
+    size_t first = ttrpc_session_memory(s);
+    assert_true(first >= before + 2 * big); /* the frame's store and the decoded payload */
+    n = raw_request(buf, cap, 3, 0, &req);
+    feed_one_request(s, buf, n, big);
+    size_t second = ttrpc_session_memory(s);
+    /* Reused: the first payload's block became the spare the second decode took. */
+    assert_true(second <= first + 4096);
+    ttrpc_session_trim(s);
+    size_t trimmed = ttrpc_session_memory(s);
+    assert_true(trimmed + big <= second); /* the store went; the live decode stays */
+    ttrpc_session_free(s);
+    free(buf);
+    free(payload);
+}
+
 /* notes 6: empty metadata entries cost 2 input bytes each but ~128 heap bytes decoded. A
  * decode may hold at most 16 times its input plus a fixed slack, so a flood is refused
  * with RESOURCE_EXHAUSTED while ordinary metadata is served. */
@@ -1090,6 +1136,7 @@ int main(void)
         cmocka_unit_test(test_session_close_reports_live_streams),
         cmocka_unit_test(test_session_feed_back_pressure),
         cmocka_unit_test(test_session_memory_bounded_by_received),
+        cmocka_unit_test(test_session_trim_after_large_requests),
         cmocka_unit_test(test_session_next_event_metadata_flood_refused),
         cmocka_unit_test(test_session_stream_table_many_streams),
         cmocka_unit_test(test_session_alloc_failure_every_step),

@@ -79,6 +79,10 @@ TTRPC_MUST_USE ttrpc_err ttrpc_client_adopt_fd(int fd, const ttrpc_client_config
 /* Closes the connection and frees everything, events included. */
 void ttrpc_client_free(ttrpc_client *cli);
 
+/* Buffers sized by a large call are kept for the next one; this gives them back (a client
+ * that made a 4 MiB call and then idles would otherwise hold about 8 MiB). */
+void ttrpc_client_trim(ttrpc_client *cli);
+
 /* Opens a stream: sends the Request (queued; written as far as the socket takes it now).
  * Flags follow the kind (session.h, ttrpc_session_call). Errors: TTRPC_E_CLOSED (the
  * connection is gone), TTRPC_E_INVAL, TTRPC_E_LIMIT, TTRPC_E_TOO_LARGE, TTRPC_E_NOMEM. */

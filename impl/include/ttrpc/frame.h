@@ -57,8 +57,8 @@ TTRPC_MUST_USE ttrpc_err ttrpc_frame_encode(const ttrpc_frame_header *h, const u
 
 /* An incremental decoder. Holds at most one frame. Its data store starts empty and grows only
  * as data bytes arrive (doubling, never past the frame's length), so a header that declares
- * 4 MiB costs nothing until the bytes come. Between frames it keeps at most
- * TTRPC_DECODER_IDLE_KEEP bytes of store. */
+ * 4 MiB costs nothing until the bytes come. The store is reused by the frames that follow;
+ * ttrpc_decoder_trim shrinks it to at most TTRPC_DECODER_IDLE_KEEP bytes between frames. */
 #define TTRPC_DECODER_IDLE_KEEP 65536u
 
 typedef enum ttrpc_decoder_phase {
@@ -110,6 +110,9 @@ TTRPC_MUST_USE ttrpc_err ttrpc_decoder_next(ttrpc_decoder *d, ttrpc_frame *out);
 
 /* Bytes of store currently held, for memory checks. */
 size_t ttrpc_decoder_memory(const ttrpc_decoder *d);
+
+/* Between frames, frees a store larger than TTRPC_DECODER_IDLE_KEEP; inside a frame, nothing. */
+void ttrpc_decoder_trim(ttrpc_decoder *d);
 
 /* True when no partial frame is buffered (the connection can end here cleanly). */
 bool ttrpc_decoder_at_boundary(const ttrpc_decoder *d);

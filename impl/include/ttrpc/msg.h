@@ -94,15 +94,28 @@ typedef struct ttrpc_msg_arena {
     void *unpacked;      /* protobuf-c message, freed by ttrpc_msg_arena_reset */
     void *arrays;        /* our arrays (metadata, details, list items) */
     size_t arrays_size;
+    /* Opt-in (ttrpc_msg_arena_keep_spare): the largest block of at least
+     * TTRPC_MSG_SPARE_MIN bytes freed by a reset is kept for the next decode, because a fresh
+     * multi-MiB block costs a page fault per 4 KiB when the payload is copied into it. */
+    bool keep_spare;
+    void *spare;
+    size_t spare_size;
 } ttrpc_msg_arena;
+
+#define TTRPC_MSG_SPARE_MIN 65536u
 
 /* A budget that fits any legal frame's ordinary content: 4 MiB of payload needs about
  * 4 MiB; metadata floods hit the limit long before a 4 MiB frame is exhausted. */
 #define TTRPC_MSG_DEFAULT_BUDGET (16u * 1024u * 1024u)
 
 void ttrpc_msg_arena_init(ttrpc_msg_arena *a, const ttrpc_allocator *alloc, size_t budget);
-/* Frees what the last decode allocated; the arena can decode again. */
+/* Frees what the last decode allocated; the arena can decode again. A kept spare block stays. */
 void ttrpc_msg_arena_reset(ttrpc_msg_arena *a);
+/* Keep one large freed block for reuse from now on; ttrpc_msg_arena_trim frees it. */
+void ttrpc_msg_arena_keep_spare(ttrpc_msg_arena *a);
+void ttrpc_msg_arena_trim(ttrpc_msg_arena *a);
+/* Bytes held: the live decode's and the spare block. */
+size_t ttrpc_msg_arena_memory(const ttrpc_msg_arena *a);
 
 /* Decoders: the message is valid until the arena is reset or decodes again.
  * Errors: TTRPC_E_DECODE (not a valid encoding, a string field that is not UTF-8, or a

@@ -192,4 +192,9 @@ ttrpc_session_stats ttrpc_session_get_stats(const ttrpc_session *s);
 /* Heap bytes the session holds now (decoder store, output queue, stream table, arena). */
 size_t ttrpc_session_memory(const ttrpc_session *s);
 
+/* Gives back what large frames left behind: the decoder's store between frames, the decode
+ * arena's spare block, and an empty output buffer larger than 64 KiB. Buffers are otherwise
+ * kept from one frame to the next; call this when the connection has been quiet a while. */
+void ttrpc_session_trim(ttrpc_session *s);
+
 #endif
