@@ -40,3 +40,10 @@ $(VECTOR_TESTEE): vectors/testee/ttrpc-vectors-testee-c.c $(VECTOR_SHARED) $(LIB
 
 all: $(VECTOR_TESTEE)
 check: $(VECTOR_TESTEE)
+
+# Capture comparison (vectors/capture/README.md): the real Go, Rust and C peers make the
+# canonical calls through `ttrpc-conform tap`; every captured frame is compared with its vector.
+# Reports: $(B)/reports/capture.json and capture.md; traces in $(B)/capture.
+.PHONY: capture
+capture: all peers
+	@vectors/capture/run.sh $(B)

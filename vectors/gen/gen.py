@@ -1233,10 +1233,13 @@ def count_value(n):
 
 
 GO_SUCCESS = "server: success Response without a status field, as here"
-RUST_SUCCESS = ("server: success Response starts with an empty Status (0a 00), which the "
-                "generated code always sets (notes 3.3); equivalent, not byte-identical")
-GO_TIMEOUT = ("client: timeout_nano carries the remaining time of the scenario's 5 s context "
-              "(Call always sends a context deadline); the capture masks it")
+RUST_SUCCESS = ("server: captured with an empty Status (0a 00) before the payload: the "
+                "crate's handler macros, which generated code uses, set an OK status on "
+                "every success (containerd/ttrpc-rust src/asynchronous/utils.rs and "
+                "src/sync/utils.rs@v0.9.0; notes 3.3). Equivalent, not byte-identical")
+GO_TIMEOUT = ("client: captured with timeout_nano set to the rest of the scenario's 5 s "
+              "context: Call sends any context deadline (containerd/ttrpc client.go@v1.2.8, "
+              "Call); the capture masks it")
 
 
 def gen_calls():
@@ -1319,8 +1322,9 @@ def gen_calls():
     seq_vec("streaming", "streaming/call/client-stream", cs, "MUST", m,
             desc="ClientStream of Count 1, 2, 3, 4, closed with Data[RC|ND]; the Response "
                  "carries Count 10 (scenario client-stream)",
-            peers={"go": "client: opens with Req[RO] (flags 0x02, no ND: notes 2.2). " +
-                         GO_SUCCESS,
+            peers={"go": "client: captured opening with Req[RO] (flags 0x02) without ND: "
+                         "NewStream sets RO alone for a streaming client (containerd/ttrpc "
+                         "client.go@v1.2.8; notes 2.2); no timeout_nano. " + GO_SUCCESS,
                    "rust-async": "client: as here. " + RUST_SUCCESS, "rust-sync": no_sync})
     m = Model("server")
     m.inbound(req_frame(1, RO | ND, INTEROP, "BidiStream"))
@@ -1333,8 +1337,8 @@ def gen_calls():
             desc="BidiStream: Bytes \"a\", \"b\", \"c\", each echoed before the next is sent; "
                  "the client closes with Data[RC|ND], the server ends with Data[RC|ND] "
                  "(scenario bidi-stream)",
-            peers={"go": "client: opens with Req[RO] (flags 0x02, no ND: notes 2.2). server: "
-                         "as here",
+            peers={"go": "client: captured opening with Req[RO] (flags 0x02) without ND, "
+                         "as for client-stream. server: as here",
                    "rust-async": "client and server: as here", "rust-sync": no_sync})
 
 
