@@ -113,21 +113,27 @@ size_t tc_obs_after_end(const tc_obs *o, size_t *first)
     qsort(items, n, sizeof *items, timeline_cmp);
     size_t count = 0;
     size_t first_index = SIZE_MAX;
-    uint32_t terminals = 0, requests = 0;
+    uint32_t terminals = 0, requests = 0, sends = 0;
     bool sent_since_end = false;
     for (size_t i = 0; i < n; i++) {
         if (i == 0 || items[i].id != items[i - 1].id) {
             terminals = 0;
             requests = 0;
+            sends = 0;
             sent_since_end = false;
         }
         if (!items[i].is_frame) {
             requests += o->sent[items[i].index].request;
+            sends++;
             sent_since_end = true;
             continue;
         }
         const tc_rx_frame *f = &o->frames[items[i].index];
-        if (terminals > 0 && !sent_since_end && requests <= terminals) {
+        /* Our frames are placed when queued, not when the peer read them: an error Response
+         * may answer one of ours that reached the server after its end. */
+        bool answers_ours = f->hdr.type == TTRPC_TYPE_RESPONSE && f->decoded && f->code != 0 &&
+                            sends > terminals;
+        if (terminals > 0 && !sent_since_end && requests <= terminals && !answers_ours) {
             count++;
             first_index = items[i].index < first_index ? items[i].index : first_index;
         }

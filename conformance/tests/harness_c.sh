@@ -114,7 +114,10 @@ no-oversize-answer frame/length/over-max
 echo-corrupt request/unary/echo frame/coalesced/three-requests
 ignore-deadline request/timeout/expires
 hang-on-sleep request/timeout/zero-means-none
-crash-on-code-99 request/unary/fail-unknown-code"
+crash-on-code-99 request/unary/fail-unknown-code
+data-after-response request/unary/echo streaming/client/sum
+bidi-no-end streaming/bidi/echo-2 streaming/bidi/close-at-once
+client-stream-early streaming/client/sum"
 while read -r fault targets; do
     args=()
     for id in $targets; do

@@ -11,7 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "echo.pb-c.h"
@@ -163,6 +167,10 @@ typedef enum fault {
     FAULT_IGNORE_DEADLINE,    /* timeout_nano is not enforced */
     FAULT_HANG_ON_SLEEP,      /* Sleep blocks the whole server forever */
     FAULT_CRASH_ON_CODE_99,   /* Fail asked for code 99 aborts the process */
+    FAULT_DATA_AFTER_RESPONSE,/* a Data frame follows the Response of Echo and ClientStream
+                               * on the same stream (wire level: see fault_proxy) */
+    FAULT_BIDI_NO_END,        /* BidiStream never ends its side after the client's close */
+    FAULT_CLIENT_STREAM_EARLY,/* ClientStream answers after the first message, not the close */
 } fault;
 
 static const struct {
@@ -176,6 +184,9 @@ static const struct {
     {"ignore-deadline", FAULT_IGNORE_DEADLINE},
     {"hang-on-sleep", FAULT_HANG_ON_SLEEP},
     {"crash-on-code-99", FAULT_CRASH_ON_CODE_99},
+    {"data-after-response", FAULT_DATA_AFTER_RESPONSE},
+    {"bidi-no-end", FAULT_BIDI_NO_END},
+    {"client-stream-early", FAULT_CLIENT_STREAM_EARLY},
 };
 
 static fault g_fault;
@@ -354,6 +365,7 @@ typedef struct count_state {
     uint64_t next;
     uint64_t total;
     uint64_t sum;
+    bool answered; /* --fault client-stream-early: the Response has gone */
 } count_state;
 
 static void server_stream_pump(ttrpc_call *call)
@@ -399,11 +411,20 @@ static void client_stream_add(ttrpc_call *call, ttrpc_bytes msg)
 {
     count_state *st = ttrpc_call_user(call);
     uint64_t value = 0;
+    if (st->answered) {
+        return;
+    }
     if (!count_decode(msg, &value)) {
         invalid_argument(call, "message is not a ttrpc.conformance.v1.Count");
         return;
     }
     st->sum += value; /* wraps modulo 2^64, as Go's uint64 does */
+    if (g_fault == FAULT_CLIENT_STREAM_EARLY && !st->answered) {
+        st->answered = true;
+        uint8_t buf[16];
+        size_t len = count_encode(st->sum, buf);
+        respond_or_log(call, TTRPC_CODE_OK, NULL, buf, len);
+    }
 }
 
 static void client_stream_request(ttrpc_call *call, const ttrpc_request *req, bool first)
@@ -422,6 +443,9 @@ static void client_stream_request(ttrpc_call *call, const ttrpc_request *req, bo
 static void client_stream_closed(ttrpc_call *call)
 {
     count_state *st = ttrpc_call_user(call);
+    if (st->answered) {
+        return;
+    }
     uint8_t buf[16];
     size_t len = count_encode(st->sum, buf);
     respond_or_log(call, TTRPC_CODE_OK, NULL, buf, len);
@@ -470,7 +494,7 @@ static void bidi_flush(ttrpc_call *call)
         }
         free(m);
     }
-    if (st->remote_closed) {
+    if (st->remote_closed && g_fault != FAULT_BIDI_NO_END) {
         ttrpc_err rc = ttrpc_call_finish(call);
         if (rc != TTRPC_OK && rc != TTRPC_E_AGAIN) {
             respond_or_log(call, TTRPC_CODE_INTERNAL, ttrpc_strerror(rc), NULL, 0);
@@ -524,6 +548,277 @@ static void bidi_closed(ttrpc_call *call)
     bidi_flush(call);
 }
 
+/* ---- the fault proxy: wire-level faults the server API cannot commit ----
+ *
+ * The library never sends a frame after a stream's end, so --fault data-after-response puts a
+ * relay in front of it: the server proper runs in a child process on a private socket, and
+ * this process accepts on the public one, copies client bytes unchanged, and re-frames what
+ * the server sends, adding a Data frame after the Response of an Echo or ClientStream call.
+ * Test-only, one connection at a time is enough (blocking writes). */
+
+#define PROXY_MAX_CONNS 64
+#define PROXY_MAX_IDS 256
+
+typedef struct proxy_conn {
+    int client, server;
+    ttrpc_decoder from_client, from_server;
+    uint32_t echo_ids[PROXY_MAX_IDS]; /* streams whose method gets the extra Data */
+    size_t n_echo_ids;
+} proxy_conn;
+
+static bool send_all(int fd, const uint8_t *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return false;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return true;
+}
+
+static bool send_frame(int fd, const ttrpc_frame_header *h, const uint8_t *data)
+{
+    uint8_t head[TTRPC_FRAME_HEADER_LEN];
+    ttrpc_frame_header_write(h, head);
+    return send_all(fd, head, sizeof head) && (h->length == 0 || send_all(fd, data, h->length));
+}
+
+/* Client to server: bytes pass unchanged; Requests are read only to learn their method. */
+static bool proxy_from_client(proxy_conn *c, const uint8_t *p, size_t len)
+{
+    if (!send_all(c->server, p, len)) {
+        return false;
+    }
+    while (len > 0) {
+        size_t used = 0;
+        if (ttrpc_decoder_feed(&c->from_client, p, len, &used) != TTRPC_OK) {
+            return true; /* past our interest: the bytes went through */
+        }
+        p += used;
+        len -= used;
+        ttrpc_frame f;
+        while (ttrpc_decoder_next(&c->from_client, &f) == TTRPC_OK) {
+            if (f.hdr.type != TTRPC_TYPE_REQUEST || c->n_echo_ids == PROXY_MAX_IDS) {
+                continue;
+            }
+            ttrpc_msg_arena arena;
+            ttrpc_msg_arena_init(&arena, NULL, TTRPC_MSG_DEFAULT_BUDGET);
+            ttrpc_request req;
+            if (ttrpc_request_decode(f.data, f.hdr.length, &arena, &req) == TTRPC_OK &&
+                ((req.method.len == 4 && memcmp(req.method.data, "Echo", 4) == 0) ||
+                 (req.method.len == 12 && memcmp(req.method.data, "ClientStream", 12) == 0))) {
+                c->echo_ids[c->n_echo_ids++] = f.hdr.stream_id;
+            }
+            ttrpc_msg_arena_reset(&arena);
+        }
+    }
+    return true;
+}
+
+/* Server to client: every frame re-sent, then the extra Data after an Echo's Response. */
+static bool proxy_from_server(proxy_conn *c, const uint8_t *p, size_t len)
+{
+    static const uint8_t late[] = {0x0a, 0x04, 'l', 'a', 't', 'e'}; /* Bytes{"late"} */
+    while (len > 0) {
+        size_t used = 0;
+        if (ttrpc_decoder_feed(&c->from_server, p, len, &used) != TTRPC_OK) {
+            return false;
+        }
+        p += used;
+        len -= used;
+        ttrpc_frame f;
+        while (ttrpc_decoder_next(&c->from_server, &f) == TTRPC_OK) {
+            if (!send_frame(c->client, &f.hdr, f.data)) {
+                return false;
+            }
+            bool echo = false;
+            for (size_t i = 0; i < c->n_echo_ids && !echo; i++) {
+                echo = c->echo_ids[i] == f.hdr.stream_id;
+            }
+            if (echo && f.hdr.type == TTRPC_TYPE_RESPONSE) {
+                ttrpc_frame_header extra = {.length = sizeof late, .stream_id = f.hdr.stream_id,
+                                            .type = TTRPC_TYPE_DATA, .flags = 0};
+                if (!send_frame(c->client, &extra, late)) {
+                    return false;
+                }
+            }
+        }
+    }
+    return true;
+}
+
+static int connect_path(const char *path)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    (void)snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+static void proxy_close(proxy_conn *c)
+{
+    close(c->client);
+    close(c->server);
+    ttrpc_decoder_free(&c->from_client);
+    ttrpc_decoder_free(&c->from_server);
+    c->client = -1;
+}
+
+static volatile sig_atomic_t g_proxy_stop;
+
+static void proxy_on_signal(int sig)
+{
+    (void)sig;
+    g_proxy_stop = 1;
+}
+
+/* Relays connections on listen_fd to the server at inner until SIGTERM or SIGINT. */
+static int proxy_run(int listen_fd, const char *inner, pid_t child)
+{
+    static proxy_conn conns[PROXY_MAX_CONNS];
+    for (size_t i = 0; i < PROXY_MAX_CONNS; i++) {
+        conns[i].client = -1;
+    }
+    struct sigaction sa = {.sa_handler = proxy_on_signal};
+    sigemptyset(&sa.sa_mask);
+    (void)sigaction(SIGTERM, &sa, NULL);
+    (void)sigaction(SIGINT, &sa, NULL);
+    (void)signal(SIGPIPE, SIG_IGN);
+    uint8_t buf[65536];
+    while (!g_proxy_stop) {
+        struct pollfd pfd[1 + 2 * PROXY_MAX_CONNS];
+        pfd[0] = (struct pollfd){.fd = listen_fd, .events = POLLIN};
+        for (size_t i = 0; i < PROXY_MAX_CONNS; i++) {
+            pfd[1 + 2 * i] = (struct pollfd){.fd = conns[i].client, .events = POLLIN};
+            pfd[2 + 2 * i] = (struct pollfd){.fd = conns[i].client >= 0 ? conns[i].server : -1,
+                                             .events = POLLIN};
+        }
+        if (poll(pfd, 1 + 2 * PROXY_MAX_CONNS, 200) < 0) {
+            continue;
+        }
+        if (waitpid(child, NULL, WNOHANG) == child) {
+            fprintf(stderr, "%s: the server behind the fault proxy ended\n", PROG);
+            return EXIT_SERVE_FAILED;
+        }
+        if (pfd[0].revents & POLLIN) {
+            int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+            size_t i = 0;
+            while (i < PROXY_MAX_CONNS && conns[i].client >= 0) {
+                i++;
+            }
+            int up = fd >= 0 && i < PROXY_MAX_CONNS ? connect_path(inner) : -1;
+            if (up < 0 || ttrpc_decoder_init(&conns[i].from_client, TTRPC_FRAME_MAX_DATA,
+                                             NULL) != TTRPC_OK) {
+                close(fd);
+                if (up >= 0) {
+                    close(up);
+                }
+            } else if (ttrpc_decoder_init(&conns[i].from_server, TTRPC_FRAME_MAX_DATA, NULL) !=
+                       TTRPC_OK) {
+                ttrpc_decoder_free(&conns[i].from_client);
+                close(fd);
+                close(up);
+            } else {
+                conns[i].client = fd;
+                conns[i].server = up;
+                conns[i].n_echo_ids = 0;
+            }
+        }
+        for (size_t i = 0; i < PROXY_MAX_CONNS; i++) {
+            proxy_conn *c = &conns[i];
+            for (int side = 0; side < 2 && c->client >= 0; side++) {
+                if (pfd[1 + 2 * i + (size_t)side].revents == 0) {
+                    continue;
+                }
+                ssize_t n = recv(side == 0 ? c->client : c->server, buf, sizeof buf, 0);
+                bool ok = n > 0 && (side == 0 ? proxy_from_client(c, buf, (size_t)n)
+                                              : proxy_from_server(c, buf, (size_t)n));
+                if (!ok && !(n < 0 && errno == EINTR)) {
+                    proxy_close(c);
+                }
+            }
+        }
+    }
+    for (size_t i = 0; i < PROXY_MAX_CONNS; i++) {
+        if (conns[i].client >= 0) {
+            proxy_close(&conns[i]);
+        }
+    }
+    kill(child, SIGTERM);
+    (void)waitpid(child, NULL, 0);
+    return 0;
+}
+
+/* Starts the server proper in a child on a private socket, then relays. In the child this
+ * returns with *inner_path set: it goes on to serve there. In the parent it never returns. */
+static void proxy_start(int *fd, const char **path, char *inner_path, size_t cap)
+{
+    int listen_fd = *fd;
+    if (listen_fd < 0) {
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        (void)snprintf(sa.sun_path, sizeof sa.sun_path, "%s", *path);
+        (void)unlink(*path);
+        listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (listen_fd < 0 || bind(listen_fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+            listen(listen_fd, 128) != 0) {
+            fprintf(stderr, "%s: fault proxy: cannot listen on %s: %s\n", PROG, *path,
+                    strerror(errno));
+            exit(EXIT_CANT_RUN);
+        }
+    }
+    char dir[] = "/tmp/ttrpc-ref-fault.XXXXXX";
+    if (mkdtemp(dir) == NULL) {
+        fprintf(stderr, "%s: fault proxy: mkdtemp: %s\n", PROG, strerror(errno));
+        exit(EXIT_CANT_RUN);
+    }
+    (void)snprintf(inner_path, cap, "%s/s.sock", dir);
+    fflush(stdout);
+    pid_t child = fork();
+    if (child < 0) {
+        fprintf(stderr, "%s: fault proxy: fork: %s\n", PROG, strerror(errno));
+        exit(EXIT_CANT_RUN);
+    }
+    if (child == 0) {
+        (void)prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the proxy */
+        close(listen_fd);
+        if (freopen("/dev/null", "w", stdout) == NULL) { /* the proxy says "ready" */
+            _exit(EXIT_CANT_RUN);
+        }
+        *fd = -1;
+        *path = inner_path;
+        return;
+    }
+    int up = -1;
+    for (int tries = 0; tries < 500 && up < 0; tries++) {
+        up = connect_path(inner_path);
+        if (up < 0) {
+            usleep(10000);
+        }
+    }
+    if (up < 0) {
+        fprintf(stderr, "%s: fault proxy: the server did not start\n", PROG);
+        kill(child, SIGKILL);
+        exit(EXIT_CANT_RUN);
+    }
+    close(up);
+    printf("ready\n");
+    fflush(stdout);
+    int rc = proxy_run(listen_fd, inner_path, child);
+    (void)unlink(inner_path);
+    (void)rmdir(dir);
+    exit(rc);
+}
+
 /* ---- command line ---- */
 
 static ttrpc_server *_Atomic g_server;
@@ -560,7 +855,8 @@ static void usage(FILE *f)
             "  --fault NAME        misbehave on purpose, for testing the conformance harness:\n"
             "                      answer-even-ids, wrong-unknown-code, no-oversize-answer,\n"
             "                      echo-corrupt, ignore-deadline, hang-on-sleep,\n"
-            "                      crash-on-code-99\n"
+            "                      crash-on-code-99, data-after-response, bidi-no-end,\n"
+            "                      client-stream-early\n"
             "  -v, --verbose       log connections and rejected frames to stderr\n"
             "  -h, --help          this text\n"
             "\n"
@@ -710,6 +1006,12 @@ int main(int argc, char **argv)
                     strlen(path), sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1);
             return EXIT_CANT_RUN;
         }
+    }
+    char inner_path[128];
+    if (g_fault == FAULT_DATA_AFTER_RESPONSE) {
+        int inherited = (int)fd;
+        proxy_start(&inherited, &path, inner_path, sizeof inner_path);
+        fd = inherited; /* the child serves the private socket */
     }
     if (g_verbose) {
         cfg.log = log_line;
