@@ -253,7 +253,8 @@ def compare_frame(exp, got, mask):
         code = st["code"] if st else 0
         g["status.code"] = code
         e["status.code"] = code if code in codes else " or ".join(map(str, codes))
-        return diff(e, g), ["status message %r not compared" % (st or {}).get("message")]
+        return diff(e, g), ["status code %d, one of %s; message %r not compared" % (
+            code, codes, (st or {}).get("message"))]
     e_head = header_fields(len(exp) - 10, int.from_bytes(exp[4:8], "big"), exp[8], exp[9])
     e_data = exp[10:]
     if got["payload_truncated"] and e_head["type"] == GEN.RESPONSE:
@@ -307,7 +308,8 @@ def compare_call(vector, role, trace, mask):
     exp = expected_frames(vector, role, mask)
     diffs, notes = [], []
     if role == "server" and not got and mask.get("s2c") == "optional":
-        return "MATCH", [], ["the client left before the server answered: nothing to compare"]
+        return "UNSEEN", [], ["no frame from the server before the client left (allowed "
+                              "for this call; the vector's peers note says why)"]
     for i in range(max(len(exp), len(got))):
         if i >= len(got):
             diffs.append({"field": "frame[%d]" % i, "expected": "a frame", "got": "(none)"})
@@ -400,7 +402,7 @@ def run(calls_path, vdir, tdir, report_dir):
                 d.get("frame", "-"), d["field"], fmt(d["expected"]), fmt(d["got"])))
         if r["known"]:
             print("    known: " + r["known"])
-        if r["verdict"] != "MATCH" and not r["known"]:
+        if r["verdict"] not in ("MATCH", "UNSEEN") and not r["known"]:
             failed = True
     # A known entry that no longer shows up is stale: the list must stay true.
     stale = [k for k in calls.get("known", []) if id(k) not in used_known and
@@ -427,14 +429,18 @@ def write_reports(report_dir, results, stale):
                    "stale_known": [k["impl"] + " " + k["role"] for k in stale]}, fh, indent=1)
         fh.write("\n")
     lines = ["# Captured frames against the golden vectors", "",
-             "Per implementation and role: vectors whose frames the peer's bytes match.", "",
-             "| implementation | role | match | known mismatch | mismatch | error |",
-             "|---|---|---|---|---|---|"]
+             "Per implementation and role: how many canonical calls (calls.json) the peer's "
+             "frames match the vector of, byte for byte after the masks; a known mismatch "
+             "differs only as calls.json's `known` list (and the vector's peers note) says.", "",
+             "| implementation | role | calls matched | known mismatch | mismatch | error | "
+             "not seen |", "|---|---|---|---|---|---|---|"]
     table = {}
     for r in results:
-        row = table.setdefault((r["impl"], r["role"]), [0, 0, 0, 0])
+        row = table.setdefault((r["impl"], r["role"]), [0, 0, 0, 0, 0])
         if r["verdict"] == "MATCH":
             row[0] += 1
+        elif r["verdict"] == "UNSEEN":
+            row[4] += 1
         elif r["verdict"] == "ERROR":
             row[3] += 1
         elif r["known"]:
@@ -442,8 +448,8 @@ def write_reports(report_dir, results, stale):
         else:
             row[2] += 1
     for (impl, role), row in sorted(table.items()):
-        lines.append("| %s | %s | %d | %d | %d | %d |" % ((impl, role) + tuple(row)))
-    lines += ["", "## Mismatches", ""]
+        lines.append("| %s | %s | %d | %d | %d | %d | %d |" % ((impl, role) + tuple(row)))
+    lines += ["", "## Mismatches and calls not seen", ""]
     for r in results:
         if r["verdict"] == "MATCH":
             continue
@@ -453,7 +459,7 @@ def write_reports(report_dir, results, stale):
         for d in r["diffs"]:
             lines.append("  - frame[%s] %s: expected `%s`, got `%s`" % (
                 d.get("frame", "-"), d["field"], fmt(d["expected"]), fmt(d["got"])))
-        for n in r["notes"] if r["verdict"] == "ERROR" else []:
+        for n in r["notes"] if r["verdict"] in ("ERROR", "UNSEEN") else []:
             lines.append("  - " + n)
     with open(os.path.join(report_dir, "capture.md"), "w") as fh:
         fh.write("\n".join(lines) + "\n")

@@ -1295,8 +1295,10 @@ def gen_calls():
                  "server: 4 from the handler's context",
            "rust-async": "client: timeout_nano exactly 200000000 and it gives up locally at "
                          "200 ms, so the Response is often not sent; server: 4",
-           "rust-sync": "client: as rust-async; server: the handler gets the value and "
-                        "nothing enforces it (notes 3.5)"},
+           "rust-sync": "client: as rust-async. server: captured sending nothing within "
+                        "the C client's 1.2 s wait: the sync server hands timeout_nano to the "
+                        "handler and enforces nothing (notes 3.5), and the peer's Sleep does "
+                        "not look at it, so its answer is the 2 s sleep's OK"},
           timeout=200000000)
 
     cs = clause("Non-unary streams: RO keeps the client open, RC closes a side; the last Data "
