@@ -119,4 +119,6 @@ for label in labels:
     print(f"| {label} | {len(d['cases'])} | " + " | ".join(str(c.get(k, 0)) for k in cols)
           + f" | {d.get('peer_restarts', 0)} | {d.get('elapsed_ms', 0) / 1000:.1f} |")
 PY
+
+python3 conformance/report-html.py "$reports" >&2 || worst=2
 exit "$worst"
