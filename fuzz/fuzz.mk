@@ -11,7 +11,9 @@
 #   make fuzz-smoke                       every target under libFuzzer for FUZZ_SMOKE_SECONDS
 #   make fuzz-coverage                    llvm-cov report of impl/src reached by the corpora
 #   make fuzz-afl TARGET=name SECONDS=n   AFL++ (afl-clang-fast, persistent mode through the
-#                                         libFuzzer driver AFL++ ships)
+#                                         libFuzzer driver AFL++ ships): fuzz/afl-campaign.sh
+#                                         runs a CmpLog main instance and secondaries on the
+#                                         other cores (AFL_INSTANCES=n to choose)
 # The engine builds go through fuzz/build.sh, the script OSS-Fuzz would run, so it stays tested.
 
 FUZZ_TARGETS := $(sort $(basename $(notdir $(wildcard fuzz/fuzz_*.c))))
@@ -26,7 +28,8 @@ FUZZ_SMOKE_SECONDS ?= 20
 FUZZ_FLAGS   ?=
 AFL_CC       ?= afl-clang-fast
 
-.PHONY: fuzz fuzz-replay fuzz-smoke fuzz-coverage fuzz-merge fuzz-afl fuzz-build fuzz-build-afl
+.PHONY: fuzz fuzz-replay fuzz-smoke fuzz-coverage fuzz-merge fuzz-afl fuzz-build fuzz-build-afl \
+        fuzz-build-afl-cmplog
 
 $(B)/fuzz/replay/%: fuzz/%.c fuzz/replay.c $(FUZZ_HDR) $(LIB) | $(DEPS_OK)
 	@mkdir -p $(@D)
@@ -80,11 +83,20 @@ $(B)/fuzz/afl/.built: $(wildcard fuzz/*.c) $(FUZZ_HDR) fuzz/build.sh $(LIB_SRC) 
 
 fuzz-build-afl: $(B)/fuzz/afl/.built
 
-fuzz-afl: $(B)/fuzz/afl/.built
-	@mkdir -p $(B)/fuzz-afl/$(TARGET)
-	AFL_SKIP_CPUFREQ=1 AFL_NO_UI=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
-	    afl-fuzz -V $(SECONDS) -x fuzz/$(TARGET).dict -i corpus/$(TARGET) \
-	    -o $(B)/fuzz-afl/$(TARGET) -- $(B)/fuzz/afl/$(TARGET)
+# The CmpLog build of the same sources: AFL++ runs it beside the main instance to learn which
+# input bytes reach which comparisons.
+$(B)/fuzz/afl-cmplog/.built: $(wildcard fuzz/*.c) $(FUZZ_HDR) fuzz/build.sh $(LIB_SRC) | $(DEPS_OK)
+	AFL_LLVM_CMPLOG=1 CC=$(AFL_CC) CFLAGS="$(FUZZ_CFLAGS)" LIB_FUZZING_ENGINE=-fsanitize=fuzzer \
+	    OUT=$(B)/fuzz/afl-cmplog WORK=$(B)/fuzz/afl-cmplog-work fuzz/build.sh
+	@touch $@
+
+fuzz-build-afl-cmplog: $(B)/fuzz/afl-cmplog/.built
+
+# One main instance (with CmpLog) and AFL_INSTANCES-1 secondaries (default: one per CPU).
+AFL_INSTANCES ?= $(shell nproc)
+fuzz-afl: $(B)/fuzz/afl/.built $(B)/fuzz/afl-cmplog/.built
+	fuzz/afl-campaign.sh $(B)/fuzz/afl $(B)/fuzz/afl-cmplog $(TARGET) $(SECONDS) \
+	    $(B)/fuzz-afl/$(TARGET) $(AFL_INSTANCES)
 
 # `make check` replays every corpus too (the recipe of check is the Makefile's; this only adds
 # prerequisites); ci/run-tests runs fuzz/check-replay.sh with the other scripts.
