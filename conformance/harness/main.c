@@ -8,6 +8,7 @@
 
 #include "case.h"
 #include "client_case.h" /* client-role cases: `ttrpc-conform client` */
+#include "matrix.h"  /* `ttrpc-conform matrix`: client x server */
 #include "options.h"
 #include "peer.h"
 #include "report.h"
@@ -34,6 +35,8 @@ static void usage(FILE *f)
             "        the harness serves, the testee calls; see %1$s client --help)\n"
             "  %1$s tap --listen unix:A --connect unix:B --out FILE.json [--timeout-ms N]\n"
             "        (a relay that records every frame; see %1$s tap --help)\n"
+            "  %1$s matrix [--config FILE] [...]   (every client x every server x every\n"
+            "        scenario, through the tap; see %1$s matrix --help)\n"
             "  %1$s --help\n"
             "\n"
             "Plays conformance cases against a ttrpc server that serves\n"
@@ -327,6 +330,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "tap") == 0) {
         return tc_tap_main(argc, argv);
+    }
+    if (strcmp(argv[1], "matrix") == 0) {
+        return mx_matrix_main(argc, argv);
     }
     bool list = strcmp(argv[1], "list") == 0;
     if (!list && strcmp(argv[1], "run") != 0) {
