@@ -40,20 +40,10 @@ go_client_checks() {
     rc=$?
     for name in $scenarios; do
         line=$(grep -F "{\"scenario\":\"$name\"," "$out" | head -n 1)
-        case $line in
-            "{\"scenario\":\"$name\",\"ok\":true,"*) ok "$prefix/$name" ;;
-            "") not_ok "$prefix/$name" "no result line (client exit status $rc)" \
-                    "stderr: $(head -c 2000 "$out.err")" ;;
-            *) not_ok "$prefix/$name" "$line" ;;
-        esac
+        scenario_result "$prefix" "$name" "$line" "$rc" "$out.err"
     done
     # Exit 0 exactly when every scenario passed; anything else is a client problem.
-    if grep -q '"ok":false' "$out"; then
-        [ "$rc" -eq 1 ] || not_ok "$prefix/client-exit-status" "expected 1 after failures, got $rc"
-    elif [ "$rc" -ne 0 ]; then
-        not_ok "$prefix/client-exit-status" "all scenarios passed but exit status was $rc" \
-            "stderr: $(head -c 2000 "$out.err")"
-    fi
+    client_exit_check "$prefix" "$out" "$rc"
 }
 
 # c_client_check NAME WANT_RC WANT_CODE WANT_PAYLOAD|- ARGS...: runs ttrpc-ref-client against

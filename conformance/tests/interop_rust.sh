@@ -69,20 +69,10 @@ rust_client_checks() {
             esac
             continue
         fi
-        case $line in
-            "{\"scenario\":\"$name\",\"ok\":true,"*) ok "$prefix/$name" ;;
-            "") not_ok "$prefix/$name" "no result line (client exit status $rc)" \
-                    "stderr: $(head -c 2000 "$out.err")" ;;
-            *) not_ok "$prefix/$name" "$line" ;;
-        esac
+        scenario_result "$prefix" "$name" "$line" "$rc" "$out.err"
     done
     # Exit 1 when any scenario failed (known divergences included), else 0.
-    if grep -q '"ok":false' "$out"; then
-        [ "$rc" -eq 1 ] || not_ok "$prefix/client-exit-status" "expected 1 after failures, got $rc"
-    elif [ "$rc" -ne 0 ]; then
-        not_ok "$prefix/client-exit-status" "all scenarios passed but exit status was $rc" \
-            "stderr: $(head -c 2000 "$out.err")"
-    fi
+    client_exit_check "$prefix" "$out" "$rc"
 }
 
 # c_client_check SERVER NAME WANT_RC WANT_CODE WANT_PAYLOAD WANT_DATA WANT_MESSAGE ARGS...: runs

@@ -121,3 +121,27 @@ server_exit_check() {
         ok "$name/clean-exit"
     fi
 }
+
+# scenario_result PREFIX NAME LINE RC ERRFILE: one ok/not ok line for a peer client's scenario
+# result LINE (empty when the client printed none; RC is then its exit status).
+scenario_result() {
+    local prefix=$1 name=$2 line=$3 rc=$4 err=$5
+    case $line in
+        "{\"scenario\":\"$name\",\"ok\":true,"*) ok "$prefix/$name" ;;
+        "") not_ok "$prefix/$name" "no result line (client exit status $rc)" \
+                "stderr: $(head -c 2000 "$err")" ;;
+        *) not_ok "$prefix/$name" "$line" ;;
+    esac
+}
+
+# client_exit_check PREFIX OUT RC: a peer client exits 1 when any scenario in OUT failed, known
+# divergences included, and 0 otherwise.
+client_exit_check() {
+    local prefix=$1 out=$2 rc=$3
+    if grep -q '"ok":false' "$out"; then
+        [ "$rc" -eq 1 ] || not_ok "$prefix/client-exit-status" "expected 1 after failures, got $rc"
+    elif [ "$rc" -ne 0 ]; then
+        not_ok "$prefix/client-exit-status" "all scenarios passed but exit status was $rc" \
+            "stderr: $(head -c 2000 "$out.err")"
+    fi
+}
