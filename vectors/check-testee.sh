@@ -96,6 +96,12 @@ run fault-end --exec "$testee --fault truncated-as-boundary" --only frame/trunca
 expect fault/truncated-as-boundary-caught 1 "FAIL frame/truncated/after-1-bytes" \
     "FAIL frame/truncated/after-11-bytes" "PASS frame/truncated/empty-input"
 
+# Encoding is asked after a canonical decode vector passes: flags written as 0 fail every
+# frame with other flags.
+run fault-encode --exec "$testee --fault encode-flags-dropped" --only flags/decode/request-
+expect fault/encode-flags-dropped-caught 1 "FAIL flags/decode/request-0x01" \
+    "FAIL flags/decode/request-0x02" "PASS flags/decode/request-0x00"
+
 run fault-seq --exec "$testee --fault reject-as-ignore" --only streaming/table/server/UNARY/
 expect fault/reject-as-ignore-caught 1 "FAIL streaming/table/server/UNARY/RECV_DATA" \
     "INFO streaming/table/server/UNARY/RECV_REQUEST_RC" \

@@ -60,6 +60,7 @@ typedef struct testee {
     bool does_message;
     bool does_server; /* sequence:server */
     bool does_client; /* sequence:client */
+    bool does_encode; /* encode: asked after a canonical decode vector passes */
     char name[128];
     char version[128];
     char trouble[256]; /* what went wrong with the last exchange */
@@ -304,6 +305,7 @@ static bool testee_start(testee *t, char *err, size_t cap)
     t->does_message = false;
     t->does_server = false;
     t->does_client = false;
+    t->does_encode = false;
     const cJSON *s;
     cJSON_ArrayForEach(s, supports)
     {
@@ -312,6 +314,7 @@ static bool testee_start(testee *t, char *err, size_t cap)
         t->does_message = t->does_message || strcmp(name, "message") == 0;
         t->does_server = t->does_server || strcmp(name, "sequence:server") == 0;
         t->does_client = t->does_client || strcmp(name, "sequence:client") == 0;
+        t->does_encode = t->does_encode || strcmp(name, "encode") == 0;
     }
     snprintf(t->name, sizeof t->name, "%s",
              vc_json_str(reply, "name") != NULL ? vc_json_str(reply, "name") : "?");
@@ -653,6 +656,59 @@ static void frame_message(vc_verdict *v, const char *as, size_t i, const vc_got_
     cJSON_Delete(bytes);
 }
 
+/* README, "canonical": encoding the expected frames gives the input back byte for byte. The
+ * expected frames go out as they are in the vector; the testee ignores what it does not use. */
+static void run_encode(vec_ctx *c, vc_verdict *v, const cJSON *vec)
+{
+    cJSON *frames = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(vec, "expect"), "frames");
+    const cJSON *f;
+    cJSON_ArrayForEach(f, frames)
+    {
+        if (cJSON_GetObjectItemCaseSensitive(f, "error") != NULL) {
+            return; /* an oversize report is not a frame to encode */
+        }
+    }
+    cJSON *req = cJSON_CreateObject();
+    cJSON_AddStringToObject(req, "op", "encode");
+    cJSON_AddStringToObject(req, "id", c->id);
+    cJSON_AddItemReferenceToObject(req, "frames", frames);
+    cJSON *reply = NULL;
+    xchg x = exchange(c->t, req, &reply);
+    cJSON_Delete(req);
+    if (x != XCHG_OK) {
+        exchange_failed(c, v, x);
+        return;
+    }
+    const char *hex = vc_json_str(reply, "bytes");
+    const char *err = vc_json_str(reply, "error");
+    vc_buf in = {0};
+    vc_buf got = {0};
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "unsupported"))) {
+        /* the decode verdict stands */
+    } else if (err != NULL) {
+        vc_fail(v, "encoding the expected frames failed: %s", err);
+    } else if (hex == NULL || !vc_hex_append(&got, hex)) {
+        c->out = OUT_ERROR;
+        vc_fail(v, "testee broke the protocol: the encode reply has no \"bytes\" hex");
+    } else if (!vc_bytes_from_json(cJSON_GetObjectItemCaseSensitive(vec, "input"), &in)) {
+        v->harness = true;
+        c->out = OUT_ERROR;
+        vc_fail(v, "bad input bytes");
+    } else if (got.len != in.len || (in.len != 0 && memcmp(got.data, in.data, in.len) != 0)) {
+        size_t at = 0;
+        while (at < got.len && at < in.len && got.data[at] == in.data[at]) {
+            at++;
+        }
+        vc_fail(v, "the expected frames encode to %zu bytes that differ from the canonical "
+                   "input (%zu bytes) first at offset %zu",
+                got.len, in.len, at);
+    }
+    vc_buf_free(&in);
+    vc_buf_free(&got);
+    cJSON_Delete(reply);
+}
+
 static void run_decode(vec_ctx *c, vc_verdict *v, const cJSON *vec, const options *o)
 {
     const cJSON *expect = cJSON_GetObjectItemCaseSensitive(vec, "expect");
@@ -691,6 +747,10 @@ static void run_decode(vec_ctx *c, vc_verdict *v, const cJSON *vec, const option
         }
         vc_decode_run_free(&r);
         cJSON_Delete(reply);
+    }
+    if (!v->failed && c->out == OUT_PASS && c->t->does_encode &&
+        cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(vec, "canonical"))) {
+        run_encode(c, v, vec);
     }
 }
 

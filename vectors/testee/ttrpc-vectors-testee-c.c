@@ -12,6 +12,7 @@
  *   wrong-stream-id      stream ids lose their top bit (a 31-bit id, as in HTTP/2)
  *   truncated-as-boundary every input is said to end between frames
  *   reject-as-ignore     a sequence step the session rejects is reported as ignored
+ *   encode-flags-dropped frames are encoded with flags 0
  *   crash                abort() on the request
  *   hang                 never answer the request
  *   garbage              answer with bytes that are not the protocol */
@@ -39,6 +40,7 @@ typedef enum fault {
     FAULT_WRONG_STREAM_ID,
     FAULT_TRUNCATED_AS_BOUNDARY,
     FAULT_REJECT_AS_IGNORE,
+    FAULT_ENCODE_FLAGS_DROPPED,
     FAULT_CRASH,
     FAULT_HANG,
     FAULT_GARBAGE,
@@ -52,6 +54,7 @@ static const struct {
     {"wrong-stream-id", FAULT_WRONG_STREAM_ID},
     {"truncated-as-boundary", FAULT_TRUNCATED_AS_BOUNDARY},
     {"reject-as-ignore", FAULT_REJECT_AS_IGNORE},
+    {"encode-flags-dropped", FAULT_ENCODE_FLAGS_DROPPED},
     {"crash", FAULT_CRASH},
     {"hang", FAULT_HANG},
     {"garbage", FAULT_GARBAGE},
@@ -295,6 +298,58 @@ static cJSON *op_message(const cJSON *req)
     return reply;
 }
 
+/* Encode op: each frame through ttrpc_frame_encode, the results concatenated. A frame the
+ * encoder refuses ends the reply with {"error": its class}. */
+static cJSON *op_encode(const cJSON *req, bool faulty)
+{
+    const cJSON *frames = cJSON_GetObjectItemCaseSensitive(req, "frames");
+    if (!cJSON_IsArray(frames)) {
+        return cJSON_CreateNull();
+    }
+    vc_buf out = {0};
+    ttrpc_err rc = TTRPC_OK;
+    const cJSON *f;
+    cJSON_ArrayForEach(f, frames)
+    {
+        ttrpc_frame_header h = {0};
+        vc_buf data = {0};
+        if (!vc_json_u32(f, "stream_id", &h.stream_id) || !vc_json_u8(f, "type", &h.type) ||
+            !vc_json_u8(f, "flags", &h.flags) ||
+            !vc_bytes_from_json(cJSON_GetObjectItemCaseSensitive(f, "data"), &data) ||
+            data.len > UINT32_MAX) {
+            vc_buf_free(&data);
+            vc_buf_free(&out);
+            return cJSON_CreateNull();
+        }
+        h.length = (uint32_t)data.len;
+        if (faulty && g_fault == FAULT_ENCODE_FLAGS_DROPPED) {
+            h.flags = 0;
+        }
+        size_t cap = TTRPC_FRAME_HEADER_LEN + data.len;
+        uint8_t *p = realloc(out.data, out.len + cap);
+        size_t written = 0;
+        if (p == NULL) {
+            rc = TTRPC_E_NOMEM;
+        } else {
+            out.data = p;
+            rc = ttrpc_frame_encode(&h, data.data, out.data + out.len, cap, &written);
+            out.len += rc == TTRPC_OK ? written : 0;
+        }
+        vc_buf_free(&data);
+        if (rc != TTRPC_OK) {
+            break;
+        }
+    }
+    cJSON *reply = cJSON_CreateObject();
+    if (rc != TTRPC_OK) {
+        cJSON_AddStringToObject(reply, "error", ttrpc_err_name(rc));
+    } else {
+        cJSON_AddItemToObject(reply, "bytes", hex_json(out.data, out.len));
+    }
+    vc_buf_free(&out);
+    return reply;
+}
+
 static cJSON *error_json(const char *why)
 {
     cJSON *reply = cJSON_CreateObject();
@@ -410,6 +465,7 @@ static cJSON *answer(const cJSON *req)
         cJSON_AddStringToObject(reply, "version", "impl/ (this tree)");
         cJSON *supports = cJSON_AddArrayToObject(reply, "supports");
         cJSON_AddItemToArray(supports, cJSON_CreateString("decode"));
+        cJSON_AddItemToArray(supports, cJSON_CreateString("encode"));
         cJSON_AddItemToArray(supports, cJSON_CreateString("message"));
         cJSON_AddItemToArray(supports, cJSON_CreateString("sequence:server"));
         cJSON_AddItemToArray(supports, cJSON_CreateString("sequence:client"));
@@ -420,6 +476,9 @@ static cJSON *answer(const cJSON *req)
     }
     if (op != NULL && strcmp(op, "step") == 0) {
         return op_step(req, faulty);
+    }
+    if (op != NULL && strcmp(op, "encode") == 0) {
+        return op_encode(req, faulty);
     }
     if (op != NULL && strcmp(op, "decode") == 0) {
         return op_decode(req, faulty);
