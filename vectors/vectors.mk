@@ -47,3 +47,15 @@ check: $(VECTOR_TESTEE)
 .PHONY: capture
 capture: all peers
 	@vectors/capture/run.sh $(B)
+
+# Unit tests for the checker's comparisons (vectors/checker/tests/test_<file>.c, cmocka), run
+# with the library's tests by make check and make valgrind.
+VECTOR_TESTS := $(B)/tests/test_vector_compare
+TESTS += $(VECTOR_TESTS)
+check: $(VECTOR_TESTS)
+$(B)/.tests-built: $(VECTOR_TESTS)
+$(VECTOR_TESTS): $(B)/tests/test_%: vectors/checker/tests/test_%.c vectors/checker/%.c $(LIB) \
+    | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Ivectors/checker $(RELAXED) $(SAN) -MMD -MP $< vectors/checker/$*.c \
+	    $(LIB) -o $@ -lcmocka -lcjson $(LDLIBS)

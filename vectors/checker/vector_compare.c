@@ -395,8 +395,10 @@ void vc_compare_frames(vc_verdict *v, const vc_decode_run *r, const cJSON *expec
         }
         if (err == NULL) {
             ttrpc_bytes got = {g->data.data, g->data.len};
-            vc_compare_bytes_field(v, "frame data", got,
-                                   cJSON_GetObjectItemCaseSensitive(wf, "data"));
+            /* Say how the input was fed, as every other reason here does. */
+            char what[96];
+            snprintf(what, sizeof what, "%s: frame %zu data", how, i);
+            vc_compare_bytes_field(v, what, got, cJSON_GetObjectItemCaseSensitive(wf, "data"));
             const cJSON *dec = cJSON_GetObjectItemCaseSensitive(wf, "decode");
             if (dec != NULL) {
                 check_message(v, vc_json_str(dec, "as"), i, g, dec, ctx);
