@@ -23,6 +23,10 @@
 #define CC_PAUSE_MS(m) {.kind = CC_PAUSE, .ms = (m)}
 #define CC_CLOSE_NOW {.kind = CC_CLOSE}
 #define CC_STOP {.kind = CC_END}
+#define CC_AWAIT_MSGS(n) {.kind = CC_AWAIT_DATA, .count = (n)}
+#define CC_AWAIT_SEND_CLOSE {.kind = CC_AWAIT_CLOSE}
+#define CC_DATA_TEXT(i, t) {.kind = CC_DATA, .id = (i), .payload = CC_PL_TEXT, .text = (t)}
+#define CC_SUM_10 {.kind = CC_RESPONSE, .id = REQ, .payload = CC_PL_COUNT, .count = 10}
 
 #define X_SUCCESS {.kind = CC_X_SUCCESS}
 #define X_CODE(c) {.kind = CC_X_CODE, .code = (c)}
@@ -332,6 +336,80 @@ const cc_case cc_cases[] = {
      .script = {CC_DATA_COUNTS(REQ + 2, 7, 1), CC_DATA_COUNTS(REQ, 0, 5), CC_DATA_END(REQ),
                 CC_STOP},
      .pass = X_SUCCESS},
+
+    /* ---- client streaming and bidirectional streams: the client sends as well ---- */
+    {STREAM_CASE("client/client-stream/sum", TC_MUST,
+                 "Request [RO], Data, Data [RC] from the client; one Response ends it "
+                 "(PROTOCOL.md, Non-Unary State Diagrams)",
+                 "ClientStream: wait for the client's close, then Response Count 10"),
+     .scenario = CC_SC_CLIENT_STREAM, .script = {CC_AWAIT_SEND_CLOSE, CC_SUM_10, CC_STOP},
+     .pass = X_SUCCESS},
+    {STREAM_CASE("client/client-stream/response-before-close", TC_INFO,
+                 "spec silent: a server that answers before the client closed its side "
+                 "(PROTOCOL.md, Response ends the stream)",
+                 "ClientStream: Response Count 10 at once, before any client Data"),
+     .scenario = CC_SC_CLIENT_STREAM, .script = {CC_SUM_10, CC_PAUSE_MS(200), CC_STOP},
+     .pass = X_SUCCESS, .lenient = X_REJECTED},
+    {STREAM_CASE("client/client-stream/error-mid-stream", TC_MUST,
+                 "a Response with a non-OK status ends the stream with that status, even "
+                 "while the client is still sending (PROTOCOL.md, Response)",
+                 "ClientStream: after the first message, Response with status 9"),
+     .scenario = CC_SC_CLIENT_STREAM,
+     .script = {CC_AWAIT_MSGS(1), CC_STATUS(REQ, 9), CC_PAUSE_MS(200), CC_STOP},
+     .pass = X_CODE(9), .lenient = X_REJECTED},
+    {STREAM_CASE("client/client-stream/data-other-id", TC_MUST,
+                 "Data is matched to streams by stream id (PROTOCOL.md, Message Frame)",
+                 "ClientStream: after the first message, Data Count 7 on id+2; after the "
+                 "close, Response Count 10"),
+     .scenario = CC_SC_CLIENT_STREAM,
+     .script = {CC_AWAIT_MSGS(1), CC_DATA_COUNTS(REQ + 2, 7, 1), CC_AWAIT_SEND_CLOSE,
+                CC_SUM_10, CC_STOP},
+     .pass = X_SUCCESS},
+    {STREAM_CASE("client/client-stream/no-answer", TC_MUST,
+                 "a call the server never answers ends by the client's own deadline "
+                 "(notes 3.5: DEADLINE_EXCEEDED)",
+                 "ClientStream: the client closes its side, the server says nothing"),
+     .scenario = CC_SC_CLIENT_STREAM, .script = {CC_AWAIT_SEND_CLOSE, CC_STOP},
+     .pass = X_CODE(4), .lenient = X_ERROR},
+    {STREAM_CASE("client/bidi/echo", TC_MUST,
+                 "Data flows both ways while the stream is open; Data [RC] ends each side "
+                 "(PROTOCOL.md, Non-Unary State Diagrams)",
+                 "BidiStream: each message echoed as it arrives, Data[RC|ND] after the close"),
+     .scenario = CC_SC_BIDI_STREAM,
+     .script = {CC_AWAIT_MSGS(1), CC_DATA_TEXT(REQ, "a"), CC_AWAIT_MSGS(2),
+                CC_DATA_TEXT(REQ, "b"), CC_AWAIT_MSGS(3), CC_DATA_TEXT(REQ, "c"),
+                CC_AWAIT_SEND_CLOSE, CC_DATA_END(REQ), CC_STOP},
+     .pass = X_SUCCESS},
+    {STREAM_CASE("client/bidi/data-other-id", TC_MUST,
+                 "Data is matched to streams by stream id (PROTOCOL.md, Message Frame)",
+                 "BidiStream: Data \"zz\" on id+2 before each echo"),
+     .scenario = CC_SC_BIDI_STREAM,
+     .script = {CC_AWAIT_MSGS(1), CC_DATA_TEXT(REQ + 2, "zz"), CC_DATA_TEXT(REQ, "a"),
+                CC_AWAIT_MSGS(2), CC_DATA_TEXT(REQ, "b"), CC_AWAIT_MSGS(3),
+                CC_DATA_TEXT(REQ, "c"), CC_AWAIT_SEND_CLOSE, CC_DATA_END(REQ), CC_STOP},
+     .pass = X_SUCCESS},
+    {STREAM_CASE("client/bidi/error-mid-stream", TC_MUST,
+                 "a Response with a non-OK status ends the stream with that status "
+                 "(PROTOCOL.md, Response)",
+                 "BidiStream: echo \"a\", then after the second message Response status 10"),
+     .scenario = CC_SC_BIDI_STREAM,
+     .script = {CC_AWAIT_MSGS(1), CC_DATA_TEXT(REQ, "a"), CC_AWAIT_MSGS(2),
+                CC_STATUS(REQ, 10), CC_PAUSE_MS(200), CC_STOP},
+     .pass = X_CODE(10), .lenient = X_REJECTED},
+    {STREAM_CASE("client/bidi/end-before-close", TC_INFO,
+                 "spec silent on the client API: the server may end its side first "
+                 "(PROTOCOL.md, Non-Unary State Diagrams; notes 2.2)",
+                 "BidiStream: echo \"a\", then Data[RC|ND] while the client still sends"),
+     .scenario = CC_SC_BIDI_STREAM,
+     .script = {CC_AWAIT_MSGS(1), CC_DATA_TEXT(REQ, "a"), CC_DATA_END(REQ), CC_PAUSE_MS(200),
+                CC_STOP},
+     .pass = X_ENDED},
+    {STREAM_CASE("client/bidi/no-answer", TC_MUST,
+                 "a call the server never answers ends by the client's own deadline "
+                 "(notes 3.5: DEADLINE_EXCEEDED)",
+                 "BidiStream: the server reads the first message and says nothing"),
+     .scenario = CC_SC_BIDI_STREAM, .script = {CC_AWAIT_MSGS(1), CC_STOP},
+     .pass = X_CODE(4), .lenient = X_ERROR},
 };
 
 const size_t cc_cases_count = sizeof cc_cases / sizeof cc_cases[0];

@@ -28,9 +28,13 @@ typedef enum cc_scenario {
     CC_SC_ECHO = 0,      /* unary Echo(Bytes "hello ttrpc"); success = the same bytes back */
     CC_SC_DEADLINE,      /* unary Sleep(Count 2000) with a 200 ms deadline; expects code 4 */
     CC_SC_SERVER_STREAM, /* ServerStream(Count 5); success = Counts 0..4, then the end */
+    CC_SC_CLIENT_STREAM, /* ClientStream: sends Counts 1..4, closes; success = Count 10 back */
+    CC_SC_BIDI_STREAM,   /* BidiStream: sends "a", waits for its echo, "b", "c" likewise,
+                          * closes; success = the three echoes, then the end */
 } cc_scenario;
 
-const char *cc_scenario_name(cc_scenario s); /* "echo", "deadline", "server-stream" */
+/* "echo", "deadline", "server-stream", "client-stream", "bidi-stream" */
+const char *cc_scenario_name(cc_scenario s);
 
 /* What the scripted server sends once the client's first Request has arrived. Stream ids are
  * relative to that Request's id unless .abs is set. */
@@ -44,6 +48,9 @@ typedef enum cc_op_kind {
     CC_RAW,      /* .raw bytes as given (garbage) */
     CC_PAUSE,    /* flush, then wait .ms */
     CC_CLOSE,    /* flush, then close the connection */
+    CC_AWAIT_DATA,  /* wait until the client has sent .count messages (Data without ND) on
+                     * the Request's id */
+    CC_AWAIT_CLOSE, /* wait until the client has closed its side (Data with RC) */
 } cc_op_kind;
 
 typedef enum cc_payload {
@@ -127,6 +134,8 @@ typedef struct cc_obs {
     uint32_t connections; /* connections accepted */
     bool client_closed; /* the client closed the case connection */
     uint32_t frames_after; /* frames from the client after its first Request */
+    uint32_t data_in;   /* messages (Data without ND) from the client on the Request's id */
+    bool send_closed;   /* the client sent Data with RC on the Request's id */
     uint64_t elapsed_ms;
 } cc_obs;
 

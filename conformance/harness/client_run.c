@@ -52,6 +52,10 @@ const char *cc_scenario_name(cc_scenario s)
         return "deadline";
     case CC_SC_SERVER_STREAM:
         return "server-stream";
+    case CC_SC_CLIENT_STREAM:
+        return "client-stream";
+    case CC_SC_BIDI_STREAM:
+        return "bidi-stream";
     }
     return "?";
 }
@@ -68,7 +72,9 @@ static bool failed(const cc_obs *o)
 
 bool cc_expect_eval(const cc_expect *x, const cc_obs *o)
 {
-    if (o->end != CC_END_EXITED) {
+    /* A client that never connected did not make the call (a scenario it does not know):
+     * whatever it exited with says nothing about the case. */
+    if (o->end != CC_END_EXITED || o->connections == 0) {
         return false;
     }
     switch (x->kind) {
@@ -145,6 +151,13 @@ ttrpc_err cc_obs_render(const cc_obs *o, tc_buf *out)
     }
     if (rc == TTRPC_OK && o->frames_after > 0) {
         rc = tc_buf_printf(out, "; %u more frame(s) from the client", o->frames_after);
+    }
+    if (rc == TTRPC_OK && (o->data_in > 0 || o->send_closed)) {
+        rc = tc_buf_printf(out, " (%u message(s)%s)", o->data_in,
+                           o->send_closed ? ", then its close" : ", no close");
+    }
+    if (rc == TTRPC_OK && o->connections == 0 && o->end == CC_END_EXITED) {
+        rc = tc_buf_printf(out, "; the client never connected");
     }
     if (rc == TTRPC_OK && o->client_closed) {
         rc = tc_buf_printf(out, "; the client closed the connection");
@@ -609,6 +622,15 @@ static ttrpc_err step_script(play *pl, uint64_t now)
             return TTRPC_OK;
         }
         const cc_op *op = &pl->c->script[pl->op];
+        if (op->kind == CC_AWAIT_DATA || op->kind == CC_AWAIT_CLOSE) {
+            bool done = op->kind == CC_AWAIT_DATA ? pl->o->data_in >= op->count
+                                                  : pl->o->send_closed;
+            if (!done) {
+                return TTRPC_OK; /* the next frame from the client (or the deadline) decides */
+            }
+            pl->op++;
+            continue;
+        }
         if (op->kind == CC_PAUSE || op->kind == CC_CLOSE) {
             if (!out_empty(pl)) {
                 return TTRPC_OK;
@@ -668,6 +690,10 @@ static void on_frame(play *pl, conn *cn, const ttrpc_frame *f, bool oversize)
         pl->o->frames_after++;
         if (f->hdr.type == TTRPC_TYPE_REQUEST) {
             pl->o->requests++;
+        }
+        if (f->hdr.type == TTRPC_TYPE_DATA && f->hdr.stream_id == pl->o->req_id && !oversize) {
+            pl->o->data_in += (f->hdr.flags & TTRPC_FLAG_NO_DATA) == 0;
+            pl->o->send_closed |= (f->hdr.flags & TTRPC_FLAG_REMOTE_CLOSED) != 0;
         }
         return;
     }
@@ -987,9 +1013,13 @@ ttrpc_err cc_run_case_traced(const cc_case *c, const char *tmpl, const char *soc
         tc_wire_event(wire, "client-stdout", stdout_buf);
     }
     /* The scenario's own check for the ref client's lines: the echo, or the stream's messages. */
-    bool stream = c->scenario == CC_SC_SERVER_STREAM;
-    cc_parse_output(stdout_buf, c->scenario, c->scenario == CC_SC_ECHO ? pl.want_payload : NULL,
-                    (const char *const *)pl.want_data, stream ? pl.n_want_data : 0, o);
+    /* The client stream's answer is Count 10 (1 + 2 + 3 + 4): field 1, varint 10. */
+    bool stream = c->scenario == CC_SC_SERVER_STREAM || c->scenario == CC_SC_BIDI_STREAM;
+    const char *payload = c->scenario == CC_SC_ECHO            ? pl.want_payload
+                          : c->scenario == CC_SC_CLIENT_STREAM ? "080a"
+                                                               : NULL;
+    cc_parse_output(stdout_buf, c->scenario, payload, (const char *const *)pl.want_data,
+                    stream ? pl.n_want_data : 0, o);
     if (!o->reported && o->detail[0] == '\0' && tail_len > 0) {
         /* The ref client explains failures without a status on stderr. */
         const char *last = stderr_tail;

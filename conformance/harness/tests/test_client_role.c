@@ -98,20 +98,29 @@ static void test_client_expectations(void **state)
     const cc_expect rejected = {.kind = CC_X_REJECTED};
     const cc_expect ended = {.kind = CC_X_ENDED};
 
-    cc_obs ok = {.end = CC_END_EXITED, .reported = true, .code = 0, .ok = true};
+    cc_obs ok = {.end = CC_END_EXITED, .reported = true, .code = 0, .ok = true,
+                 .connections = 1};
     assert_true(cc_expect_eval(&success, &ok));
     assert_false(cc_expect_eval(&error, &ok));
     assert_true(cc_expect_eval(&ended, &ok));
 
-    cc_obs timeout = {.end = CC_END_EXITED, .exit_status = 1, .reported = true, .code = 4};
+    cc_obs timeout = {.end = CC_END_EXITED, .exit_status = 1, .reported = true, .code = 4,
+                      .connections = 1};
     assert_true(cc_expect_eval(&code4, &timeout));
     assert_true(cc_expect_eval(&error, &timeout));
     assert_false(cc_expect_eval(&rejected, &timeout));
 
     /* ttrpc-ref-client: exit 2 and no status line is a failed call (protocol error). */
-    cc_obs proto = {.end = CC_END_EXITED, .exit_status = 2};
+    cc_obs proto = {.end = CC_END_EXITED, .exit_status = 2, .connections = 1};
     assert_true(cc_expect_eval(&rejected, &proto));
     assert_false(cc_expect_eval(&success, &proto));
+
+    /* A client that never connected (a scenario it does not know) made no call: its exit
+     * status matches nothing, not even ERROR or ENDED. */
+    cc_obs absent = {.end = CC_END_EXITED, .exit_status = 2};
+    assert_false(cc_expect_eval(&rejected, &absent));
+    assert_false(cc_expect_eval(&error, &absent));
+    assert_false(cc_expect_eval(&ended, &absent));
 
     /* Hangs and crashes match nothing: the verdict turns them into FAIL. */
     cc_obs hung = {.end = CC_END_HUNG, .reported = true, .code = 4};

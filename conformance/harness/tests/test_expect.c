@@ -196,6 +196,71 @@ static void test_expect_render(void **state)
     tc_obs_free(&o);
 }
 
+/* Nothing may follow a stream's end (Response, or Data with RC) unless we sent on the id again
+ * after it (an answer to our own violation) or reused the id with a second Request. */
+static void test_expect_after_end(void **state)
+{
+    (void)state;
+    size_t first = 99;
+
+    tc_obs unary = {0};
+    assert_int_equal(tc_obs_note_sent(&unary, 1, true), TTRPC_OK);
+    add_response(&unary, 1, 0, NULL, 0);
+    assert_int_equal(tc_obs_after_end(&unary, &first), 0);
+    assert_int_equal(first, 99);
+    add_data(&unary, 3, 0, "x"); /* another id: not this stream's business */
+    add_data(&unary, 1, 0, "late");
+    assert_int_equal(tc_obs_after_end(&unary, &first), 1);
+    assert_int_equal(first, 2);
+    tc_buf b = {0};
+    assert_int_equal(tc_obs_render(&unary, &b), TTRPC_OK);
+    assert_non_null(strstr(tc_buf_str(&b), "1 frame after its stream's end"));
+    tc_buf_free(&b);
+    tc_obs_free(&unary);
+
+    /* Data[RC] ends a server stream: a Response after it is late too. */
+    tc_obs stream = {0};
+    assert_int_equal(tc_obs_note_sent(&stream, 1, true), TTRPC_OK);
+    add_data(&stream, 1, 0, "a");
+    add_data(&stream, 1, TTRPC_FLAG_REMOTE_CLOSED | TTRPC_FLAG_NO_DATA, NULL);
+    add_response(&stream, 1, 0, NULL, 0);
+    assert_int_equal(tc_obs_after_end(&stream, NULL), 1);
+    tc_obs_free(&stream);
+
+    /* We sent Data after the end arrived: the error Response answers it. */
+    tc_obs ours = {0};
+    assert_int_equal(tc_obs_note_sent(&ours, 1, true), TTRPC_OK);
+    add_response(&ours, 1, 0, NULL, 0);
+    assert_int_equal(tc_obs_note_sent(&ours, 1, false), TTRPC_OK);
+    add_response(&ours, 1, 3, NULL, 0);
+    assert_int_equal(tc_obs_after_end(&ours, NULL), 0);
+    /* ... but one answer per frame of ours: a second error Response is not. */
+    add_data(&ours, 1, 0, "late");
+    assert_int_equal(tc_obs_after_end(&ours, NULL), 1);
+    tc_obs_free(&ours);
+
+    /* Our Data queued before the end (the server read it after): an error answer is fine,
+     * an OK one is a second answer to the call. */
+    tc_obs queued = {0};
+    assert_int_equal(tc_obs_note_sent(&queued, 1, true), TTRPC_OK);
+    assert_int_equal(tc_obs_note_sent(&queued, 1, false), TTRPC_OK);
+    add_response(&queued, 1, 0, NULL, 0);
+    add_response(&queued, 1, 3, NULL, 0);
+    assert_int_equal(tc_obs_after_end(&queued, NULL), 0);
+    add_response(&queued, 1, 0, NULL, 0);
+    assert_int_equal(tc_obs_after_end(&queued, NULL), 1);
+    tc_obs_free(&queued);
+
+    /* A reused id: two Requests, two answers. */
+    tc_obs reuse = {0};
+    assert_int_equal(tc_obs_note_sent(&reuse, 1, true), TTRPC_OK);
+    assert_int_equal(tc_obs_note_sent(&reuse, 1, true), TTRPC_OK);
+    add_response(&reuse, 1, 0, NULL, 0);
+    add_response(&reuse, 1, 0, NULL, 0);
+    assert_int_equal(tc_obs_after_end(&reuse, NULL), 0);
+    tc_obs_free(&reuse);
+}
+
 static void test_expect_decode_values_reject_garbage(void **state)
 {
     (void)state;
@@ -221,6 +286,7 @@ int main(void)
         cmocka_unit_test(test_expect_ok_n),
         cmocka_unit_test(test_expect_render),
         cmocka_unit_test(test_expect_decode_values_reject_garbage),
+        cmocka_unit_test(test_expect_after_end),
     };
     return cmocka_run_group_tests_name("harness_expect", tests, NULL, NULL);
 }

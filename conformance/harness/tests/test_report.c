@@ -51,6 +51,10 @@ static void test_report_documents(void **state)
     assert_non_null(strstr(tc_buf_str(&b), "\"peer_fate\": \"peer-died\""));
     assert_non_null(strstr(tc_buf_str(&b), "\"wire_log\": \"     0 ms > Request id=1\\n\""));
     assert_non_null(strstr(tc_buf_str(&b), "\"wire_log\": null")); /* PASS: no log */
+    /* Every case has its trace; a dead peer's end closes it as an event. */
+    assert_non_null(strstr(tc_buf_str(&b), "\"wire_trace\": {\"entries\": [], "));
+    assert_non_null(strstr(tc_buf_str(&b), "\"event\": \"peer-exit\", \"detail\": \"killed by "
+                                           "signal 11\""));
     b.len = 0;
     assert_int_equal(tc_report_junit(&r, &b), TTRPC_OK);
     assert_non_null(strstr(tc_buf_str(&b), "tests=\"2\" failures=\"1\""));
