@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # `make conformance`: every server-role case against every peer (our C reference, the Go peer,
 # the Rust peer's async and sync flavors), then every client-role case against their clients
-# (rows labelled LABEL-client), each with its expected-failure list, then one summary table.
-# Reports per run go to REPORT_DIR (LABEL.json, .xml, .md) and the table to
-# REPORT_DIR/summary.md.
+# (rows labelled LABEL-client), each with its expected-failure list, then every client against
+# every server (`ttrpc-conform matrix`, conformance/matrix.conf, conformance/expected/matrix.txt;
+# rows labelled matrix/CLIENT), then one summary table.
+# Reports per run go to REPORT_DIR (LABEL.json, .xml, .md; the matrix: matrix.json, .xml, .md and
+# a wire trace per cell in traces/) and the table to REPORT_DIR/summary.md.
 #   usage: BUILD=build REPORT_DIR=build/reports conformance/run-matrix.sh [ttrpc-conform options]
 # Extra options (e.g. --strict, --timeout-scale 3, --run frame/) are passed to every run;
 # --run and --skip patterns go to the role whose ids they name (client/... is the client role);
-# when --run patterns are given and none names a role, that role is not run.
+# when --run patterns are given and none names a role, that role is not run. The matrix runs
+# only without --run/--skip (its cell ids are CLIENT/SERVER/SCENARIO), and takes only
+# --timeout-scale of the extra options.
 # Exit status: 0 every peer as expected, 1 a conformance failure, 2 a peer could not be run.
 set -u
 cd "$(dirname "$0")/.."
@@ -106,9 +110,32 @@ while IFS='|' read -r label cmd expected extra; do
     fi
 done <<<"$clients"
 
-python3 - "$reports" "${labels[@]}" <<'PY' | tee "$reports/summary.md"
+# Every client x every server, unless cases were selected (--run/--skip name case ids, not
+# cells); of the extra options only --timeout-scale applies to it.
+matrix_ran=1
+matrix_args=()
+for ((i = 0; i < ${#server_args[@]}; i++)); do
+    case ${server_args[i]} in
+    --run | --skip) matrix_ran=0 ;;
+    --timeout-scale) matrix_args+=(--timeout-scale "${server_args[i + 1]:-1}") ;;
+    esac
+done
+# client_args longer than server_args: a --skip for the client role.
+[ "$any_runs" -eq 1 ] || [ "${#client_args[@]}" -gt "${#server_args[@]}" ] && matrix_ran=0
+if [ "$matrix_ran" -eq 1 ]; then
+    echo "== matrix: conformance/matrix.conf" >&2
+    "$conform" matrix --config conformance/matrix.conf --build-dir "$build" \
+        --known-failing conformance/expected/matrix.txt --report-dir "$reports" \
+        "${matrix_args[@]}" >&2
+    rc=$?
+    if [ "$rc" -gt "$worst" ]; then
+        worst=$rc
+    fi
+fi
+
+python3 - "$reports" "$matrix_ran" "${labels[@]}" <<'PY' | tee "$reports/summary.md"
 import json, sys
-reports, labels = sys.argv[1], sys.argv[2:]
+reports, matrix_ran, labels = sys.argv[1], sys.argv[2] == "1", sys.argv[3:]
 cols = ["PASS", "FAIL", "NON-STRICT", "INFO", "XFAIL", "XPASS", "UNSUPPORTED", "ERROR"]
 print("| peer | cases | " + " | ".join(cols) + " | restarts | seconds |")
 print("|---|---|" + "---|" * len(cols) + "---|---|")
@@ -118,6 +145,19 @@ for label in labels:
     c = d["counts"]
     print(f"| {label} | {len(d['cases'])} | " + " | ".join(str(c.get(k, 0)) for k in cols)
           + f" | {d.get('peer_restarts', 0)} | {d.get('elapsed_ms', 0) / 1000:.1f} |")
+if matrix_ran:
+    # One row per client of the client x server matrix: its cells against every server.
+    with open(f"{reports}/matrix.json") as f:
+        m = json.load(f)
+    clients = [c["label"] for c in m["clients"]]
+    for client in clients:
+        cells = [c for c in m["cells"] if c["client"] == client]
+        counts = {}
+        for c in cells:
+            counts[c["verdict"]] = counts.get(c["verdict"], 0) + 1
+        secs = sum(c["elapsed_ms"] for c in cells) / 1000
+        print(f"| matrix/{client} | {len(cells)} | " + " | ".join(str(counts.get(k, 0)) for k in cols)
+              + f" | - | {secs:.1f} |")
 PY
 
 python3 conformance/report-html.py "$reports" >&2 || worst=2
