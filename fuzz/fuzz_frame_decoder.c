@@ -6,13 +6,18 @@
  *   bit 7     feed everything in one call instead; bit 0 then also feeds the rest a second
  *             time before pulling, which must take nothing while a frame or an oversize
  *             report waits (bits 1-4 are then unused)
+ * With an even chunk size, bytes inside a frame's data go through ttrpc_decoder_input_window
+ * and ttrpc_decoder_commit (as a socket read would) instead of feed; with a chunk size that is
+ * a multiple of 3, ttrpc_decoder_trim runs after every pull.
  * Oracles, each an abort():
  *   - a frame whose length is above max_data comes out as TTRPC_OK, or an oversize report
  *     whose length is not above it;
  *   - an accepted frame, re-encoded with ttrpc_frame_encode, differs from the input bytes it
  *     was decoded from (so headers, data and frame boundaries are all exact);
  *   - the data pointer lies outside the store, or the store is larger than
- *     (bytes fed + 256) * 2: memory follows the bytes that arrived, never a declared length;
+ *     (bytes fed + 256) * 2 (plus TTRPC_DECODER_WINDOW_MIN once a window was asked for):
+ *     memory follows the bytes that arrived, never a declared length;
+ *   - a window larger than the frame still needs, or a commit past the window accepted;
  *   - ttrpc_decoder_memory disagrees with the heap bytes the allocator handed out;
  *   - feed takes nothing while next has nothing to give (a stall);
  *   - at the end, "at a frame boundary" disagrees with where the frames actually ended. */
@@ -47,10 +52,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t *encoded = NULL;
     size_t encoded_cap = 0;
 
+    bool use_window = chunk % 2 == 0;
+    bool use_trim = chunk % 3 == 0;
+    size_t window_slack = 0; /* what asking for a window may reserve ahead of the bytes */
     while (fed < len) {
         size_t want = len - fed < chunk ? len - fed : chunk;
         size_t consumed = 0;
-        rc = ttrpc_decoder_feed(&d, in + fed, want, &consumed);
+        uint8_t *window = NULL;
+        size_t window_cap = 0;
+        if (use_window) {
+            rc = ttrpc_decoder_input_window(&d, &window, &window_cap);
+            FUZZ_CHECK(rc == TTRPC_OK, "window: %s", ttrpc_err_name(rc));
+        }
+        if (window_cap > 0) {
+            window_slack = TTRPC_DECODER_WINDOW_MIN;
+            FUZZ_CHECK(d.phase == TTRPC_DECODER_DATA &&
+                           window_cap <= (size_t)d.hdr.length - d.data_have,
+                       "window of %zu bytes, frame needs %zu", window_cap,
+                       (size_t)d.hdr.length - d.data_have);
+            rc = ttrpc_decoder_commit(&d, window_cap + 1);
+            FUZZ_CHECK(rc == TTRPC_E_INVAL, "commit past the window: %s", ttrpc_err_name(rc));
+            size_t take = want < window_cap ? want : window_cap;
+            memcpy(window, in + fed, take);
+            rc = ttrpc_decoder_commit(&d, take);
+            FUZZ_CHECK(rc == TTRPC_OK, "commit: %s", ttrpc_err_name(rc));
+            consumed = take;
+        } else {
+            rc = ttrpc_decoder_feed(&d, in + fed, want, &consumed);
+        }
         FUZZ_CHECK(rc == TTRPC_OK, "feed: %s (the default-sized heap never fails)",
                    ttrpc_err_name(rc));
         FUZZ_CHECK(consumed <= want, "consumed %zu of %zu", consumed, want);
@@ -70,8 +99,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         FUZZ_CHECK(ttrpc_decoder_memory(&d) == heap.live, "decoder says %zu bytes, heap %zu",
                    ttrpc_decoder_memory(&d), heap.live);
-        FUZZ_CHECK(heap.live <= (fed + 256) * 2, "store %zu bytes after %zu bytes fed",
-                   heap.live, fed);
+        FUZZ_CHECK(heap.live <= (fed + 256) * 2 + window_slack,
+                   "store %zu bytes after %zu bytes fed", heap.live, fed);
 
         size_t pulled = 0;
         for (;;) {
@@ -127,6 +156,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FUZZ_CHECK(rc == TTRPC_E_NOSPACE && written == 12345, "short encode: %s",
                        ttrpc_err_name(rc));
             frame_start += total;
+            if (use_trim) {
+                ttrpc_decoder_trim(&d);
+                FUZZ_CHECK(ttrpc_decoder_memory(&d) <= TTRPC_DECODER_IDLE_KEEP ||
+                               !ttrpc_decoder_at_boundary(&d),
+                           "trim left %zu bytes between frames", ttrpc_decoder_memory(&d));
+            }
         }
         FUZZ_CHECK(consumed > 0 || pulled > 0, "stalled at byte %zu of %zu", fed, len);
     }

@@ -65,10 +65,50 @@ bool ttrpc_conn_has_input(const ttrpc_conn *c)
     return c->in_off < c->in_len;
 }
 
+static ttrpc_err conn_read_error(ssize_t n)
+{
+    if (n == 0) {
+        return TTRPC_E_CLOSED;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        return TTRPC_E_AGAIN;
+    }
+    if (errno == ECONNRESET) {
+        return TTRPC_E_CLOSED;
+    }
+    return TTRPC_E_IO;
+}
+
+static ttrpc_err conn_read_into(ttrpc_conn *c, uint8_t *window, size_t cap)
+{
+    for (;;) {
+        ssize_t n = read(c->fd, window, cap);
+        if (n > 0) {
+            c->last_read_short = (size_t)n < cap;
+            return ttrpc_session_input_commit(c->session, (size_t)n);
+        }
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        return conn_read_error(n);
+    }
+}
+
 ttrpc_err ttrpc_conn_read(ttrpc_conn *c)
 {
     if (ttrpc_conn_has_input(c)) {
         return TTRPC_E_INVAL;
+    }
+    /* The bulk of a large frame goes from the socket straight into the decoder; the tail of a
+     * frame and small frames go through the chunk, so one read can still take several. */
+    uint8_t *window = NULL;
+    size_t window_cap = 0;
+    ttrpc_err wrc = ttrpc_session_input_window(c->session, &window, &window_cap);
+    if (wrc != TTRPC_OK) {
+        return wrc;
+    }
+    if (window_cap >= TTRPC_CONN_READ_CHUNK) {
+        return conn_read_into(c, window, window_cap);
     }
     if (c->in == NULL) {
         c->in = malloc(TTRPC_CONN_READ_CHUNK);
@@ -91,16 +131,7 @@ ttrpc_err ttrpc_conn_read(ttrpc_conn *c)
         free(c->in);
         c->in = NULL;
         c->in_off = c->in_len = 0;
-        if (n == 0) {
-            return TTRPC_E_CLOSED;
-        }
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            return TTRPC_E_AGAIN;
-        }
-        if (errno == ECONNRESET) {
-            return TTRPC_E_CLOSED;
-        }
-        return TTRPC_E_IO;
+        return conn_read_error(n);
     }
 }
 

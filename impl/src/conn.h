@@ -37,7 +37,8 @@ void ttrpc_conn_destroy(ttrpc_conn *c);
 /* Closes only the socket (the session and its events stay readable). */
 void ttrpc_conn_close_socket(ttrpc_conn *c);
 
-/* Reads once, only when no input is buffered. TTRPC_OK: bytes are buffered. TTRPC_E_AGAIN:
+/* Reads once, only when no input is buffered. TTRPC_OK: bytes are buffered, or went straight
+ * into the session (the bulk of a large frame: ttrpc_session_input_window). TTRPC_E_AGAIN:
  * nothing to read now. TTRPC_E_CLOSED: the peer closed (EOF, ECONNRESET). TTRPC_E_IO: other
  * socket error (errno tells). TTRPC_E_INVAL: input is already buffered. TTRPC_E_NOMEM. */
 TTRPC_MUST_USE ttrpc_err ttrpc_conn_read(ttrpc_conn *c);

@@ -179,6 +179,58 @@ ttrpc_err ttrpc_decoder_feed(ttrpc_decoder *d, const uint8_t *in, size_t len, si
     return TTRPC_OK;
 }
 
+/* Large frames are most of the bytes a busy connection moves: letting the socket write them
+ * straight into the store saves copying each one from a read buffer. The window grows as the
+ * store would under ttrpc_decoder_feed (at most doubling what arrived, plus 64 KiB), so a
+ * declared length still costs nothing until its bytes come. */
+/* A store kept from an earlier, larger frame may hold more than this frame still needs. */
+static size_t decoder_window_cap(const ttrpc_decoder *d)
+{
+    return min_size(d->store_cap, d->hdr.length) - d->data_have;
+}
+
+ttrpc_err ttrpc_decoder_input_window(ttrpc_decoder *d, uint8_t **buf, size_t *cap)
+{
+    *buf = NULL;
+    *cap = 0;
+    if (d->sticky != TTRPC_OK) {
+        return d->sticky;
+    }
+    if (d->phase != TTRPC_DECODER_DATA) {
+        return TTRPC_OK;
+    }
+    if (decoder_window_cap(d) > 0) {
+        *buf = d->store + d->data_have;
+        *cap = decoder_window_cap(d);
+        return TTRPC_OK;
+    }
+    /* Full: grow by what has arrived (at least the minimum), never by the declared rest. */
+    size_t want = (size_t)d->hdr.length - d->data_have;
+    size_t step = d->data_have > TTRPC_DECODER_WINDOW_MIN ? d->data_have
+                                                          : TTRPC_DECODER_WINDOW_MIN;
+    ttrpc_err rc = decoder_reserve(d, d->data_have + min_size(want, step), d->hdr.length);
+    if (rc != TTRPC_OK) {
+        d->sticky = rc;
+        d->phase = TTRPC_DECODER_FAILED;
+        return rc;
+    }
+    *buf = d->store + d->data_have;
+    *cap = decoder_window_cap(d);
+    return TTRPC_OK;
+}
+
+ttrpc_err ttrpc_decoder_commit(ttrpc_decoder *d, size_t n)
+{
+    if (d->phase != TTRPC_DECODER_DATA || n > decoder_window_cap(d)) {
+        return TTRPC_E_INVAL;
+    }
+    d->data_have += n;
+    if (d->data_have == d->hdr.length) {
+        d->phase = TTRPC_DECODER_READY;
+    }
+    return TTRPC_OK;
+}
+
 ttrpc_err ttrpc_decoder_next(ttrpc_decoder *d, ttrpc_frame *out)
 {
     if (d->sticky != TTRPC_OK) {

@@ -334,6 +334,31 @@ ttrpc_err ttrpc_session_feed(ttrpc_session *s, const uint8_t *in, size_t len, si
     return rc;
 }
 
+ttrpc_err ttrpc_session_input_window(ttrpc_session *s, uint8_t **buf, size_t *cap)
+{
+    *buf = NULL;
+    *cap = 0;
+    if (s->closed) {
+        return TTRPC_E_CLOSED;
+    }
+    if (!ttrpc_session_wants_input(s)) {
+        return TTRPC_OK;
+    }
+    return ttrpc_decoder_input_window(&s->decoder, buf, cap);
+}
+
+ttrpc_err ttrpc_session_input_commit(ttrpc_session *s, size_t n)
+{
+    if (s->closed) {
+        return TTRPC_E_CLOSED;
+    }
+    ttrpc_err rc = ttrpc_decoder_commit(&s->decoder, n);
+    if (rc == TTRPC_OK) {
+        s->stats.bytes_in += n;
+    }
+    return rc;
+}
+
 void ttrpc_session_close(ttrpc_session *s, bool *truncated_out)
 {
     if (truncated_out != NULL) {

@@ -469,6 +469,55 @@ static void test_frame_decoder_trim_shrinks_between_frames(void **state)
     free(in);
 }
 
+/* The input window: closed in a header, open inside data, never wider than the frame still
+ * needs (even over a store kept from a larger frame), growing only with bytes that arrived. */
+static void test_frame_decoder_input_window(void **state)
+{
+    (void)state;
+    size_t big = 300000;
+    uint8_t *in = malloc(TTRPC_FRAME_HEADER_LEN + big);
+    assert_non_null(in);
+    for (size_t i = 0; i < big; i++) {
+        in[TTRPC_FRAME_HEADER_LEN + i] = (uint8_t)(i * 7);
+    }
+    ttrpc_frame_header h = {(uint32_t)big, 1, TTRPC_TYPE_DATA, 0};
+    ttrpc_frame_header_write(&h, in);
+    ttrpc_decoder d = new_decoder(TTRPC_FRAME_MAX_DATA, NULL);
+    uint8_t *win = NULL;
+    size_t cap = 99;
+    assert_int_equal(ttrpc_decoder_input_window(&d, &win, &cap), TTRPC_OK);
+    assert_null(win); /* in a header: feed */
+    assert_int_equal(cap, 0);
+    size_t used = 0;
+    assert_int_equal(ttrpc_decoder_feed(&d, in, TTRPC_FRAME_HEADER_LEN, &used), TTRPC_OK);
+    size_t have = 0;
+    while (have < big) {
+        assert_int_equal(ttrpc_decoder_input_window(&d, &win, &cap), TTRPC_OK);
+        assert_non_null(win);
+        assert_true(cap > 0 && cap <= big - have);
+        assert_true(ttrpc_decoder_memory(&d) <= 2 * have + TTRPC_DECODER_WINDOW_MIN);
+        assert_int_equal(ttrpc_decoder_commit(&d, cap + 1), TTRPC_E_INVAL);
+        size_t n = cap < 40000 ? cap : 40000; /* a short read */
+        memcpy(win, in + TTRPC_FRAME_HEADER_LEN + have, n);
+        assert_int_equal(ttrpc_decoder_commit(&d, n), TTRPC_OK);
+        have += n;
+    }
+    ttrpc_frame f;
+    assert_int_equal(ttrpc_decoder_next(&d, &f), TTRPC_OK);
+    assert_int_equal(f.hdr.length, big);
+    assert_memory_equal(f.data, in + TTRPC_FRAME_HEADER_LEN, big);
+    assert_int_equal(ttrpc_decoder_commit(&d, 1), TTRPC_E_INVAL); /* between frames */
+
+    /* A 70,000-byte frame over the kept 300,000-byte store: the window stops at its end. */
+    h.length = 70000;
+    ttrpc_frame_header_write(&h, in);
+    assert_int_equal(ttrpc_decoder_feed(&d, in, TTRPC_FRAME_HEADER_LEN + 5, &used), TTRPC_OK);
+    assert_int_equal(ttrpc_decoder_input_window(&d, &win, &cap), TTRPC_OK);
+    assert_int_equal(cap, 70000 - 5);
+    ttrpc_decoder_free(&d);
+    free(in);
+}
+
 /* Fail the N-th allocation for every N: the error is sticky, nothing leaks, nothing crashes. */
 static void test_frame_decoder_feed_alloc_failure_sticky(void **state)
 {
@@ -619,6 +668,7 @@ int main(void)
         cmocka_unit_test(test_frame_decoder_next_reserved_byte_nonzero),
         cmocka_unit_test(test_frame_decoder_feed_memory_follows_bytes),
         cmocka_unit_test(test_frame_decoder_trim_shrinks_between_frames),
+        cmocka_unit_test(test_frame_decoder_input_window),
         cmocka_unit_test(test_frame_decoder_feed_alloc_failure_sticky),
         cmocka_unit_test(test_frame_decoder_feed_no_overread),
         cmocka_unit_test(test_frame_decoder_next_random_chunking),

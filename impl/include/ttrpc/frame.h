@@ -111,6 +111,18 @@ TTRPC_MUST_USE ttrpc_err ttrpc_decoder_next(ttrpc_decoder *d, ttrpc_frame *out);
 /* Bytes of store currently held, for memory checks. */
 size_t ttrpc_decoder_memory(const ttrpc_decoder *d);
 
+/* Inside a frame's data: *buf and *cap (never more than the frame still needs) are where the
+ * next data bytes may be written directly, e.g. by read(2); then ttrpc_decoder_commit(d, n)
+ * with the n bytes written. Elsewhere (header, a frame waiting for next, skipping an oversize
+ * frame) *buf is NULL and *cap 0: use ttrpc_decoder_feed. The window grows with the bytes
+ * received, by at least TTRPC_DECODER_WINDOW_MIN.
+ * Errors: TTRPC_E_NOMEM (sticky, as in feed). commit: TTRPC_E_INVAL when n exceeds the window
+ * or the decoder is not inside a frame's data. */
+#define TTRPC_DECODER_WINDOW_MIN 65536u
+TTRPC_MUST_USE ttrpc_err ttrpc_decoder_input_window(ttrpc_decoder *d, uint8_t **buf,
+                                                    size_t *cap);
+TTRPC_MUST_USE ttrpc_err ttrpc_decoder_commit(ttrpc_decoder *d, size_t n);
+
 /* Between frames, frees a store larger than TTRPC_DECODER_IDLE_KEEP; inside a frame, nothing. */
 void ttrpc_decoder_trim(ttrpc_decoder *d);
 

@@ -135,6 +135,15 @@ TTRPC_MUST_USE ttrpc_err ttrpc_session_feed(ttrpc_session *s, const uint8_t *in,
 /* False while queued output is over max_output: stop reading the socket until it drains. */
 bool ttrpc_session_wants_input(const ttrpc_session *s);
 
+/* A zero-copy alternative to ttrpc_session_feed for the bulk of large frames: inside a frame's
+ * data, *buf and *cap give where the next input bytes may be written (a read(2) straight into the
+ * decoder); commit the n bytes written with ttrpc_session_input_commit, then pull events as
+ * after a feed. *cap is 0 when the window is closed (between frames, paused, oversize skip):
+ * feed instead. Errors: as ttrpc_decoder_input_window/commit, and TTRPC_E_CLOSED. */
+TTRPC_MUST_USE ttrpc_err ttrpc_session_input_window(ttrpc_session *s, uint8_t **buf,
+                                                    size_t *cap);
+TTRPC_MUST_USE ttrpc_err ttrpc_session_input_commit(ttrpc_session *s, size_t n);
+
 /* TTRPC_OK: *ev holds one event. TTRPC_E_AGAIN: feed more input. TTRPC_E_NOMEM: fatal
  * (so is TTRPC_E_TOO_LARGE, only with the test-only test_close_on_oversize).
  * TTRPC_E_CLOSED: after ttrpc_session_close, once every live stream was reported. */
