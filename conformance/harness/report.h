@@ -1,5 +1,15 @@
 /* Run reports: JSON (with a "schema_version"), JUnit XML and a markdown summary, written
- * into one directory as NAME.json, NAME.xml and NAME.md. */
+ * into one directory as NAME.json, NAME.xml and NAME.md.
+ *
+ * JSON, schema_version 1; fields are only ever added. Each case carries "wire_log" (the text
+ * log, non-PASS cases only) and "wire_trace" (every case): {"entries": [...],
+ * "entries_dropped": N, "pool_exhausted": B}, entries in time order, each either a frame
+ *   {"t_ms", "dir": "sent"|"received" (the harness's view), "length", "stream_id", "type",
+ *    "flags", "header_hex", "payload_length", "payload_hex", "payload_truncated", "decoded",
+ *    and "header_only" / "oversize" when true}
+ * or bytes that are not a frame (no header fields), or an event
+ *   {"t_ms", "event": "connect"|"close"|"peer-closed"|"deadline"|"peer-exit"|..., "detail"}.
+ * Payloads are whole up to 4096 bytes, else their first 64 (wirelog.h has the limits). */
 #ifndef TC_REPORT_H
 #define TC_REPORT_H
 
