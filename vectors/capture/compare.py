@@ -5,11 +5,12 @@
     compare.py c-args SCENARIO WORKDIR      (the C reference client's arguments, one a line)
 
 TRACE-DIR holds one tap trace (`ttrpc-conform tap --out`, schema_version 1) per client, server
-and scenario, named CLIENT--SERVER--SCENARIO.json. A peer's client bytes are the c2s frames of a
-trace where it is the client, its server bytes the s2c frames of a trace where it is the
-server. calls.json maps each scenario to a vector and to masks. Output: one line per vector,
-implementation and role, MATCH or MISMATCH (with a field-level diff; "known" when
-calls.json's `known` list explains every differing field), and the reports capture.json and
+and scenario, named CLIENT--SERVER--SCENARIO.json. Each trace is compared twice: CLIENT's
+bytes (the c2s frames) and SERVER's (the s2c frames) against the scenario's vector, which
+calls.json names with its masks. Output: one line per trace and role, MATCH or MISMATCH
+(with a field-level diff; "known" when an entry of calls.json's `known` list for that
+implementation, role, vector and, if it names one, other end explains every differing
+field), UNSEEN or ERROR, and the reports capture.json and
 capture.md in --report-dir. Exit status: 0 when every mismatch is known and every known
 entry still shows up, 1 otherwise, 2 when the comparison could not be made.
 """
@@ -299,7 +300,7 @@ def diff(e, g):
 
 
 def compare_call(vector, role, trace, mask):
-    """One vector against one peer's frames in one role: (verdict, diffs, notes)."""
+    """One vector against one implementation's frames in one role: (verdict, diffs, notes)."""
     conns = [c for c in trace["connections"] if c["frames"]]
     if len(conns) != 1:
         return "ERROR", [], ["%d connections carry frames, expected 1" % len(conns)]
@@ -338,28 +339,26 @@ def load_vectors(vdir):
     return out
 
 
-def known_entry(calls, impl, role, vid, diffs):
+def applies(k, impl, role, vid, peer):
+    """Whether known entry k is about this implementation, role and vector (and, when the
+    entry names a peer, this other end)."""
+    return k["impl"] == impl and k["role"] == role and vid in k["vectors"] and \
+        k.get("peer", peer) == peer
+
+
+def known_entry(calls, impl, role, vid, peer, diffs):
     for k in calls.get("known", []):
-        if k["impl"] == impl and k["role"] == role and vid in k["vectors"] and \
-                all(d["field"] in k["fields"] for d in diffs):
+        if applies(k, impl, role, vid, peer) and all(d["field"] in k["fields"] for d in diffs):
             return k
     return None
 
 
-def traces_by_role(tdir):
-    """impl -> role -> scenario -> trace path. For a client, the trace against the C server is
-    preferred (so that both ends are known); for a server, the C client's."""
-    found = {}
+def traces(tdir):
+    """(client, server, scenario, path) of every trace named CLIENT--SERVER--SCENARIO.json."""
     for name in sorted(os.listdir(tdir)):
-        if not name.endswith(".json") or name.count("--") != 2:
-            continue
-        client, server, scenario = name[:-5].split("--")
-        path = os.path.join(tdir, name)
-        for impl, role, other in ((client, "client", server), (server, "server", client)):
-            slot = found.setdefault(impl, {}).setdefault(role, {})
-            if scenario not in slot or other == "c":
-                slot[scenario] = (path, other)
-    return found
+        if name.endswith(".json") and name.count("--") == 2:
+            client, server, scenario = name[:-5].split("--")
+            yield client, server, scenario, os.path.join(tdir, name)
 
 
 def fmt(v):
@@ -369,29 +368,35 @@ def fmt(v):
 def run(calls_path, vdir, tdir, report_dir):
     calls = json.load(open(calls_path))
     vectors = load_vectors(vdir)
-    found = traces_by_role(tdir)
+    by_scenario = {c["scenario"]: c for c in calls["calls"]}
     results, used_known = [], set()
-    for impl in sorted(found):
-        for role in ("client", "server"):
-            for call in calls["calls"]:
-                entry = found[impl].get(role, {}).get(call["scenario"])
-                if entry is None:
-                    continue
-                path, other = entry
-                vector = vectors[call["vector"]]
+    for client, server, scenario, path in traces(tdir):
+        call = by_scenario.get(scenario)
+        if call is None:
+            continue
+        try:
+            trace = json.load(open(path))
+        except (OSError, ValueError) as e:
+            trace, trouble = None, "%s: %s" % (os.path.basename(path), e)
+        # Each trace shows both ends: the client's bytes and the server's.
+        for impl, role, other in ((client, "client", server), (server, "server", client)):
+            vector = vectors[call["vector"]]
+            if trace is None:
+                verdict, diffs, notes = "ERROR", [], [trouble]
+            else:
                 try:
-                    trace = json.load(open(path))
                     verdict, diffs, notes = compare_call(vector, role, trace, call["mask"])
-                except (OSError, ValueError, KeyError) as e:
-                    verdict, diffs, notes = "ERROR", [], ["%s: %s" % (os.path.basename(path), e)]
-                k = known_entry(calls, impl, role, call["vector"], diffs) if diffs else None
-                if k is not None:
-                    used_known.add(id(k))
-                results.append({"impl": impl, "role": role, "scenario": call["scenario"],
-                                "vector": call["vector"], "peer": other,
-                                "trace": os.path.basename(path), "verdict": verdict,
-                                "known": k["why"] if k else None, "diffs": diffs,
-                                "notes": notes})
+                except (ValueError, KeyError) as e:
+                    verdict, diffs, notes = "ERROR", [], ["%s: %s" % (
+                        os.path.basename(path), e)]
+            k = known_entry(calls, impl, role, call["vector"], other, diffs) if diffs else None
+            if k is not None:
+                used_known.add(id(k))
+            results.append({"impl": impl, "role": role, "scenario": scenario,
+                            "vector": call["vector"], "peer": other,
+                            "trace": os.path.basename(path), "verdict": verdict,
+                            "known": k["why"] if k else None, "diffs": diffs, "notes": notes})
+    results.sort(key=lambda r: (r["impl"], r["role"], r["peer"]))
     failed = False
     for r in results:
         tag = r["verdict"] + (" (known)" if r["known"] else "")
@@ -406,11 +411,11 @@ def run(calls_path, vdir, tdir, report_dir):
             failed = True
     # A known entry that no longer shows up is stale: the list must stay true.
     stale = [k for k in calls.get("known", []) if id(k) not in used_known and
-             any(r["impl"] == k["impl"] and r["role"] == k["role"] and r["vector"] in k["vectors"]
-                 for r in results)]
+             any(applies(k, r["impl"], r["role"], r["vector"], r["peer"]) for r in results)]
     for k in stale:
-        print("STALE            known entry %s %s %s: no longer differs" % (
-            k["impl"], k["role"], ",".join(k["vectors"])))
+        print("STALE            known entry %s %s%s %s: no longer differs" % (
+            k["impl"], k["role"], " against " + k["peer"] if "peer" in k else "",
+            ",".join(k["vectors"])))
         failed = True
     write_reports(report_dir, results, stale)
     counts = {}
@@ -432,10 +437,11 @@ def write_reports(report_dir, results, stale):
              "Per implementation and role: how many canonical calls (calls.json) the peer's "
              "frames match the vector of, byte for byte after the masks; a known mismatch "
              "differs only as calls.json's `known` list (and the vector's peers note) says.", "",
-             "| implementation | role | calls matched | known mismatch | mismatch | error | "
-             "not seen |", "|---|---|---|---|---|---|---|"]
-    table = {}
+             "| implementation | role | against | calls matched | known mismatch | mismatch | "
+             "error | not seen |", "|---|---|---|---|---|---|---|---|"]
+    table, peers = {}, {}
     for r in results:
+        peers.setdefault((r["impl"], r["role"]), set()).add(r["peer"])
         row = table.setdefault((r["impl"], r["role"]), [0, 0, 0, 0, 0])
         if r["verdict"] == "MATCH":
             row[0] += 1
@@ -448,13 +454,14 @@ def write_reports(report_dir, results, stale):
         else:
             row[2] += 1
     for (impl, role), row in sorted(table.items()):
-        lines.append("| %s | %s | %d | %d | %d | %d | %d |" % ((impl, role) + tuple(row)))
+        lines.append("| %s | %s | %s | %d | %d | %d | %d | %d |" % (
+            (impl, role, ", ".join(sorted(peers[(impl, role)]))) + tuple(row)))
     lines += ["", "## Mismatches and calls not seen", ""]
     for r in results:
         if r["verdict"] == "MATCH":
             continue
-        lines.append("- `%s` %s %s (%s, trace `%s`)%s" % (
-            r["vector"], r["impl"], r["role"], r["verdict"], r["trace"],
+        lines.append("- `%s` %s %s against %s (%s, trace `%s`)%s" % (
+            r["vector"], r["impl"], r["role"], r["peer"], r["verdict"], r["trace"],
             ": known, " + r["known"] if r["known"] else ""))
         for d in r["diffs"]:
             lines.append("  - frame[%s] %s: expected `%s`, got `%s`" % (

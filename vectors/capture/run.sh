@@ -5,8 +5,10 @@
 # Each client x server pair runs each scenario of calls.json on its own, through its own tap:
 #   CLIENT --> ttrpc-conform tap --> SERVER, trace in TRACES/CLIENT--SERVER--SCENARIO.json
 # Environment (all optional):
-#   PAIRS       client:server pairs (default: every client against the C server, and the C
-#               client against every server, so each implementation is seen in both roles)
+#   PAIRS       client:server pairs (default: every client against the C server, the C
+#               client against every server, so each implementation is seen in both roles
+#               against a known other end, and Go against Rust both ways, where the two
+#               libraries' own choices meet)
 #   SCENARIOS   scenario names (default: every call in calls.json)
 #   TRACES      where traces go (default BUILD/capture); REPORT_DIR (default BUILD/reports)
 #   TAP         the recorder command (default "BUILD/bin/ttrpc-conform tap"); it is run as
@@ -16,7 +18,7 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 if [ "$#" -ne 1 ]; then
-    sed -n '2,16p' "$0" >&2
+    sed -n '2,18p' "$0" >&2
     exit 2
 fi
 build=$1
@@ -25,7 +27,8 @@ traces=${TRACES:-$build/capture}
 report_dir=${REPORT_DIR:-$build/reports}
 tap=${TAP:-$bin/ttrpc-conform tap}
 service=ttrpc.conformance.v1.Echo
-pairs=${PAIRS:-go:c rust-async:c rust-sync:c c:c c:go c:rust-async c:rust-sync}
+pairs=${PAIRS:-go:c rust-async:c rust-sync:c c:c c:go c:rust-async c:rust-sync \
+    go:rust-async rust-async:go go:rust-sync rust-sync:go}
 scenarios=${SCENARIOS:-$(python3 -c 'import json,sys
 print(" ".join(c["scenario"] for c in json.load(open(sys.argv[1]))["calls"]))' "$here/calls.json")}
 streaming=$(python3 -c 'import json,sys
