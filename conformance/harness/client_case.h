@@ -159,18 +159,13 @@ void cc_parse_output(const char *out, cc_scenario sc, const char *want_payload,
 
 /* Plays one case: listens on sock_path, spawns the client from tmpl ({address},
  * {scenario}), answers its first Request with the script, waits for it to end or for the
- * case deadline. Fills *o and log (the wire log) and stderr_tail. Returns TTRPC_OK when the
- * case was played, else an error with err set (harness trouble). */
-/* log MUST be the .log member of the caller's tc_case_run: the structured trace goes to that
- * run's .wire (ttrpc-conform client passes &res->run.log). New callers: use
- * cc_run_case_traced, which takes the structured log explicitly. */
+ * case deadline. Fills *o, log (the wire log as text), wire (the same as data for the
+ * report) and stderr_tail. Returns TTRPC_OK when the case was played, else an error with
+ * err set (harness trouble). */
 TTRPC_MUST_USE ttrpc_err cc_run_case(const cc_case *c, const char *tmpl, const char *sock_path,
-                                     double scale, cc_obs *o, tc_buf *log, char *stderr_tail,
-                                     size_t tail_cap, char *err, size_t err_cap);
-TTRPC_MUST_USE ttrpc_err cc_run_case_traced(const cc_case *c, const char *tmpl,
-                                            const char *sock_path, double scale, cc_obs *o,
-                                            tc_buf *log, tc_wirelog *wire, char *stderr_tail,
-                                            size_t tail_cap, char *err, size_t err_cap);
+                                     double scale, cc_obs *o, tc_buf *log, tc_wirelog *wire,
+                                     char *stderr_tail, size_t tail_cap, char *err,
+                                     size_t err_cap);
 
 /* The `ttrpc-conform client` command (argv[1] is "client"). */
 int cc_client_main(int argc, char **argv);

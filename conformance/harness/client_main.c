@@ -170,8 +170,9 @@ static int client_run(const client_options *o)
         memset(&obs, 0, sizeof obs);
         if (!in.unsupported) {
             char tail[2048];
-            ttrpc_err rc = cc_run_case(c, o->exec, sock, o->scale, &obs, &res->run.log, tail,
-                                       sizeof tail, res->run.error, sizeof res->run.error);
+            ttrpc_err rc = cc_run_case(c, o->exec, sock, o->scale, &obs, &res->run.log,
+                                       &res->run.wire, tail, sizeof tail, res->run.error,
+                                       sizeof res->run.error);
             res->run.elapsed_ms = obs.elapsed_ms;
             res->run.harness_error = rc != TTRPC_OK;
             res->run.timed_out = obs.end == CC_END_HUNG;

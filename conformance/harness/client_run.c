@@ -834,18 +834,8 @@ static void drain(int *fd, char *buf, size_t *len, size_t cap, bool ring)
 }
 
 ttrpc_err cc_run_case(const cc_case *c, const char *tmpl, const char *sock_path, double scale,
-                      cc_obs *o, tc_buf *log, char *stderr_tail, size_t tail_cap, char *err,
-                      size_t err_cap)
-{
-    /* The documented contract: log is the .log of the caller's tc_case_run. */
-    tc_case_run *run = (tc_case_run *)(void *)((char *)log - offsetof(tc_case_run, log));
-    return cc_run_case_traced(c, tmpl, sock_path, scale, o, log, &run->wire, stderr_tail,
-                              tail_cap, err, err_cap);
-}
-
-ttrpc_err cc_run_case_traced(const cc_case *c, const char *tmpl, const char *sock_path,
-                             double scale, cc_obs *o, tc_buf *log, tc_wirelog *wire,
-                             char *stderr_tail, size_t tail_cap, char *err, size_t err_cap)
+                      cc_obs *o, tc_buf *log, tc_wirelog *wire, char *stderr_tail,
+                      size_t tail_cap, char *err, size_t err_cap)
 {
     memset(o, 0, sizeof *o);
     stderr_tail[0] = '\0';

@@ -172,29 +172,22 @@ mkdir -p "$build/reports"
 cp "$reports"/*-client.* "$build/reports/" 2>/dev/null
 
 # --- client and bidi streams through ttrpc-ref-client ---
-# ref-client-scenario.sh has no client-stream or bidi-stream scenario yet: this adapter plays
-# them (every message sent, then the close; the harness awaits each message before its echo),
-# so the stream cases and their checks (Count 10 back, each echo) are proved on the C client.
-cat >"$tmp/stream-adapter.sh" <<'ADAPTER'
-#!/bin/sh
-service=ttrpc.conformance.v1.Echo
-case $2 in
-client-stream) exec "$3" --connect "$1" --timeout-ms 2000 --stream client --send 0801 \
-    --send 0802 --send 0803 --send 0804 "$service" ClientStream ;;
-bidi-stream) exec "$3" --connect "$1" --timeout-ms 2000 --stream bidi --send 0a0161 \
-    --send 0a0162 --send 0a0163 "$service" BidiStream ;;
-esac
-exit 2
-ADAPTER
-chmod +x "$tmp/stream-adapter.sh"
-run_client c-streams --exec "$tmp/stream-adapter.sh {address} {scenario} $ref_client" \
+# Every message sent, then the close; the harness awaits each message before its echo, so the
+# stream cases and their checks (Count 10 back, each echo) are proved on the C client.
+run_client c-streams --exec "$c_cmd" \
     --run client/client-stream/ --run client/bidi/ --name c-streams --report-dir "$reports"
 expect_exit client/c-client-and-bidi-streams 0
 tail -n 1 "$tmp/c-streams.log"
 # A client that does not know a scenario never connects: that is no evidence of anything, so
 # even a case expecting a failed call must not pass.
-run_client c-unknown-scenario --exec "$c_cmd" --run client/bidi/error-mid-stream \
-    --name c-unknown --report-dir "$reports"
+cat >"$tmp/unknown-adapter.sh" <<'ADAPTER'
+#!/bin/sh
+echo "unknown scenario '$2'" >&2
+exit 2
+ADAPTER
+chmod +x "$tmp/unknown-adapter.sh"
+run_client c-unknown-scenario --exec "$tmp/unknown-adapter.sh {address} {scenario}" \
+    --run client/bidi/error-mid-stream --name c-unknown --report-dir "$reports"
 if [ "$rc" -eq 1 ] && grep -q 'client/bidi/error-mid-stream FAIL' "$tmp/c-unknown-scenario.log"
 then
     ok cli/client-never-connected-is-no-pass

@@ -8,6 +8,8 @@
 #   echo           Echo(Bytes "hello ttrpc"), 2 s deadline
 #   deadline       Sleep(Count 2000) with a 200 ms deadline
 #   server-stream  ServerStream(Count 5), 2 s deadline
+#   client-stream  ClientStream of Count 1, 2, 3, 4, 2 s deadline
+#   bidi-stream    BidiStream of Bytes "a", "b", "c", 2 s deadline
 set -u
 if [ "$#" -lt 3 ]; then
     echo "usage: $0 unix:PATH SCENARIO CLIENT [CLIENT-OPTIONS...]" >&2
@@ -24,8 +26,13 @@ echo) exec "$client" "$@" --connect "$address" --timeout-ms 2000 \
 deadline) exec "$client" "$@" --connect "$address" --timeout-ms 200 --hex 08d00f "$service" Sleep ;;
 server-stream) exec "$client" "$@" --connect "$address" --timeout-ms 2000 --stream server \
     --hex 0805 "$service" ServerStream ;;
+client-stream) exec "$client" "$@" --connect "$address" --timeout-ms 2000 --stream client \
+    --send 0801 --send 0802 --send 0803 --send 0804 "$service" ClientStream ;;
+bidi-stream) exec "$client" "$@" --connect "$address" --timeout-ms 2000 --stream bidi \
+    --send 0a0161 --send 0a0162 --send 0a0163 "$service" BidiStream ;;
 *)
-    echo "$0: unknown scenario '$scenario' (echo, deadline, server-stream)" >&2
+    echo "$0: unknown scenario '$scenario' (echo, deadline, server-stream, client-stream," \
+        "bidi-stream)" >&2
     exit 2
     ;;
 esac
