@@ -200,7 +200,9 @@ static int pull(worker *w, conn *c)
         ttrpc_frame_header h = {0};
         bool have_header = false;
         if (!sh->cfg->raw) {
-            need = TTRPC_FRAME_HEADER_LEN;
+            /* Once an answer's size is known, ask for all of it in one recv, as the raw mode
+             * does; a different header is still caught by check_answer. */
+            need = TTRPC_FRAME_HEADER_LEN + (c->validated ? c->response_len : 0);
             if (c->rhave >= TTRPC_FRAME_HEADER_LEN) {
                 ttrpc_frame_header_read(c->rbuf, &h);
                 if (h.length > TTRPC_FRAME_MAX_DATA) {
