@@ -11,10 +11,8 @@
 #   usage: BUILD=build bash conformance/tests/harness_client.sh      (from the repository root)
 set -u
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-build=${BUILD:-build}
-case $build in /*) ;; *) build="$PWD/$build" ;; esac
-cd "$root" || exit 1
+# shellcheck source=conformance/tests/lib/checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/checks.sh"
 
 conform="$build/bin/ttrpc-conform"
 ref_client="$build/bin/ttrpc-ref-client"
@@ -26,17 +24,6 @@ reports="$tmp/reports"
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM HUP
 
-failures=0
-ok() { echo "ok - $1"; }
-not_ok() {
-    echo "not ok - $1"
-    shift
-    local line
-    for line in "$@"; do
-        printf '%s\n' "$line" | sed 's/^/#   /'
-    done
-    failures=$((failures + 1))
-}
 
 for bin in "$conform" "$ref_client"; do
     if [ ! -x "$bin" ]; then

@@ -14,10 +14,8 @@
 # "not ok - c-binaries-missing" line and the checks needing them are skipped.
 set -u
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-build=${BUILD:-build}
-case $build in /*) ;; *) build="$PWD/$build" ;; esac
-cd "$root" || exit 1
+# shellcheck source=conformance/tests/lib/checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/checks.sh"
 
 peer="$build/bin/ttrpc-peer-go"
 ref_server="$build/bin/ttrpc-ref-server"

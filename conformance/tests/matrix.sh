@@ -16,10 +16,8 @@
 #   usage: BUILD=build bash conformance/tests/matrix.sh      (from the repository root)
 set -u
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-build=${BUILD:-${1:-build}}
-case $build in /*) ;; *) build="$root/$build" ;; esac
-cd "$root" || exit 1
+# shellcheck source=conformance/tests/lib/checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/checks.sh"
 
 conform="$build/bin/ttrpc-conform"
 ref="$build/bin/ttrpc-ref-server"
@@ -37,17 +35,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-failures=0
-ok() { echo "ok - $1"; }
-not_ok() {
-    echo "not ok - $1"
-    shift
-    local line
-    for line in "$@"; do
-        printf '%s\n' "$line" | sed 's/^/#   /'
-    done
-    failures=$((failures + 1))
-}
 
 for bin in "$conform" "$ref" "$build/bin/ttrpc-ref-client" "$go_peer"; do
     if [ ! -x "$bin" ]; then

@@ -634,19 +634,31 @@ static bool proxy_from_server(proxy_conn *c, const uint8_t *p, size_t len)
         len -= used;
         ttrpc_frame f;
         while (ttrpc_decoder_next(&c->from_server, &f) == TTRPC_OK) {
-            if (!send_frame(c->client, &f.hdr, f.data)) {
-                return false;
-            }
             bool echo = false;
             for (size_t i = 0; i < c->n_echo_ids && !echo; i++) {
                 echo = c->echo_ids[i] == f.hdr.stream_id;
             }
-            if (echo && f.hdr.type == TTRPC_TYPE_RESPONSE) {
-                ttrpc_frame_header extra = {.length = sizeof late, .stream_id = f.hdr.stream_id,
-                                            .type = TTRPC_TYPE_DATA, .flags = 0};
-                if (!send_frame(c->client, &extra, late)) {
+            if (!echo || f.hdr.type != TTRPC_TYPE_RESPONSE) {
+                if (!send_frame(c->client, &f.hdr, f.data)) {
                     return false;
                 }
+                continue;
+            }
+            /* One send for the Response and the extra Data, so that they arrive together and
+             * the client cannot finish with the Response before the Data is there. */
+            ttrpc_frame_header extra = {.length = sizeof late, .stream_id = f.hdr.stream_id,
+                                        .type = TTRPC_TYPE_DATA, .flags = 0};
+            size_t total = 2 * TTRPC_FRAME_HEADER_LEN + f.hdr.length + sizeof late;
+            uint8_t *both = malloc(total);
+            size_t first = 0, second = 0;
+            bool sent = both != NULL &&
+                        ttrpc_frame_encode(&f.hdr, f.data, both, total, &first) == TTRPC_OK &&
+                        ttrpc_frame_encode(&extra, late, both + first, total - first, &second) ==
+                            TTRPC_OK &&
+                        send_all(c->client, both, first + second);
+            free(both);
+            if (!sent) {
+                return false;
             }
         }
     }

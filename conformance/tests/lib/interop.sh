@@ -1,18 +1,7 @@
 # Shared by the interop scripts (conformance/tests/interop_*.sh), sourced after they set
-# interop_tmp_prefix: ok/not_ok result lines, a private temp dir, and starting, waiting for and
+# interop_tmp_prefix (and lib/checks.sh): a private temp dir, and starting, waiting for and
 # stopping peer servers so that no process outlives the script. Not a test on its own.
 # shellcheck shell=bash
-failures=0
-ok() { echo "ok - $*"; }
-not_ok() {
-    echo "not ok - $1"
-    shift
-    local line
-    for line in "$@"; do
-        printf '%s\n' "$line" | sed 's/^/#   /'
-    done
-    failures=$((failures + 1))
-}
 
 # Short socket paths: sun_path holds 108 bytes.
 tmp=$(mktemp -d "/tmp/${interop_tmp_prefix:-ttrpc}.XXXXXX") || exit 1
