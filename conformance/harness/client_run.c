@@ -18,6 +18,7 @@
 
 #include "client_case.h"
 #include "runner.h"
+#include "template.h"
 #include "ttrpc/msg.h"
 
 #define CC_MAX_CONNS 8
@@ -273,37 +274,19 @@ static int listen_on(const char *path)
     return fd;
 }
 
-/* Expands {address} and {scenario}. */
+/* Expands {address} and {scenario}; a command without {address} cannot reach us. */
 static ttrpc_err expand(const char *tmpl, const char *sock_path, const char *scenario,
                         char *out, size_t cap)
 {
-    size_t n = 0;
-    bool any = false;
-    for (const char *p = tmpl; *p != '\0';) {
-        char piece[160];
-        const char *src = p;
-        size_t len = 1;
-        if (strncmp(p, "{address}", 9) == 0) {
-            (void)snprintf(piece, sizeof piece, "unix:%s", sock_path);
-            src = piece;
-            len = strlen(piece);
-            p += 9;
-            any = true;
-        } else if (strncmp(p, "{scenario}", 10) == 0) {
-            src = scenario;
-            len = strlen(scenario);
-            p += 10;
-        } else {
-            p++;
-        }
-        if (len + 1 > cap - n) {
-            return TTRPC_E_NOSPACE;
-        }
-        memcpy(out + n, src, len);
-        n += len;
+    char address[160];
+    (void)snprintf(address, sizeof address, "unix:%s", sock_path);
+    const tc_template_var vars[] = {{"{address}", address}, {"{scenario}", scenario}};
+    unsigned found = 0;
+    ttrpc_err rc = tc_template_expand(tmpl, vars, 2, out, cap, &found);
+    if (rc != TTRPC_OK) {
+        return rc;
     }
-    out[n] = '\0';
-    return any ? TTRPC_OK : TTRPC_E_INVAL;
+    return (found & 1u) != 0 ? TTRPC_OK : TTRPC_E_INVAL;
 }
 
 static pid_t spawn(const char *cmd, int *out_fd, int *err_fd)

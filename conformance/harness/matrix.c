@@ -16,6 +16,7 @@
 #include "options.h"
 #include "peer.h"
 #include "tap.h"
+#include "template.h"
 
 #define PROG "ttrpc-conform matrix"
 
@@ -81,29 +82,9 @@ void mx_parse_client_output(const char *out, mx_client_result *r)
 ttrpc_err mx_expand_client(const char *tmpl, const char *address, const char *scenario,
                            char *out, size_t cap)
 {
-    size_t n = 0;
-    while (*tmpl != '\0') {
-        const char *piece = tmpl;
-        size_t len = 1;
-        if (strncmp(tmpl, "{address}", 9) == 0) {
-            piece = address;
-            len = strlen(address);
-            tmpl += 9;
-        } else if (strncmp(tmpl, "{scenario}", 10) == 0) {
-            piece = scenario;
-            len = strlen(scenario);
-            tmpl += 10;
-        } else {
-            tmpl++;
-        }
-        if (len >= cap - n) {
-            return TTRPC_E_NOSPACE;
-        }
-        memcpy(out + n, piece, len);
-        n += len;
-    }
-    out[n] = '\0';
-    return TTRPC_OK;
+    const tc_template_var vars[] = {{"{address}", address}, {"{scenario}", scenario}};
+    unsigned found = 0;
+    return tc_template_expand(tmpl, vars, 2, out, cap, &found);
 }
 
 /* ---- running one client ------------------------------------------------------------------- */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "case.h" /* TC_NEED_STREAMING */
+#include "template.h"
 
 static ttrpc_err fail(char *why, size_t why_cap, ttrpc_err rc, const char *text)
 {
@@ -69,25 +70,9 @@ const char *mx_feature_name(unsigned bits)
 /* Copies cmd with {bin} replaced by bin_dir. */
 static ttrpc_err expand_bin(const char *cmd, const char *bin_dir, char *out, size_t cap)
 {
-    size_t n = 0;
-    while (*cmd != '\0') {
-        const char *piece = cmd;
-        size_t len = 1;
-        if (strncmp(cmd, "{bin}", 5) == 0) {
-            piece = bin_dir;
-            len = strlen(bin_dir);
-            cmd += 5;
-        } else {
-            cmd++;
-        }
-        if (len >= cap - n) {
-            return TTRPC_E_NOSPACE;
-        }
-        memcpy(out + n, piece, len);
-        n += len;
-    }
-    out[n] = '\0';
-    return TTRPC_OK;
+    const tc_template_var vars[] = {{"{bin}", bin_dir}};
+    unsigned found = 0;
+    return tc_template_expand(cmd, vars, 1, out, cap, &found);
 }
 
 static bool label_taken(const mx_peer *list, size_t n, const char *label)

@@ -14,46 +14,23 @@
 #include <unistd.h>
 
 #include "runner.h"
+#include "template.h"
 
 ttrpc_err tc_expand_command(const char *tmpl, const char *sock_path, int fd, char *out,
                             size_t cap, bool *uses_fd)
 {
-    bool any = false;
-    *uses_fd = false;
-    size_t n = 0;
-    for (const char *p = tmpl; *p != '\0';) {
-        char piece[160];
-        const char *src = NULL;
-        size_t len = 0;
-        if (strncmp(p, "{address}", 9) == 0) {
-            (void)snprintf(piece, sizeof piece, "unix:%s", sock_path);
-            src = piece;
-            len = strlen(piece);
-            p += 9;
-            any = true;
-        } else if (strncmp(p, "{fd}", 4) == 0) {
-            (void)snprintf(piece, sizeof piece, "%d", fd);
-            src = piece;
-            len = strlen(piece);
-            p += 4;
-            any = true;
-            *uses_fd = true;
-        } else {
-            src = p;
-            len = 1;
-            p++;
-        }
-        if (len >= cap - n) {
-            return TTRPC_E_NOSPACE;
-        }
-        memcpy(out + n, src, len);
-        n += len;
+    char address[160];
+    char fd_text[16];
+    (void)snprintf(address, sizeof address, "unix:%s", sock_path);
+    (void)snprintf(fd_text, sizeof fd_text, "%d", fd);
+    const tc_template_var vars[] = {{"{address}", address}, {"{fd}", fd_text}};
+    unsigned found = 0;
+    ttrpc_err rc = tc_template_expand(tmpl, vars, 2, out, cap, &found);
+    *uses_fd = (found & 2u) != 0;
+    if (rc != TTRPC_OK) {
+        return rc;
     }
-    if (cap == 0) {
-        return TTRPC_E_NOSPACE;
-    }
-    out[n] = '\0';
-    return any ? TTRPC_OK : TTRPC_E_INVAL;
+    return found != 0 ? TTRPC_OK : TTRPC_E_INVAL;
 }
 
 ttrpc_err tc_peer_init(tc_peer *p, const char *exec_template, const char *target)
