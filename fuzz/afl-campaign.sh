@@ -26,12 +26,21 @@ mkdir -p "$out"
 export AFL_SKIP_CPUFREQ=1 AFL_NO_UI=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
     AFL_NO_AFFINITY=1 AFL_AUTORESUME=1
 common=(-V "$seconds" -x "fuzz/$target.dict" -i "corpus/$target" -o "$out")
+# Each instance in a session of its own: afl-fuzz 4.04 can leave its CmpLog fork server
+# behind, stopped, so the whole group is killed once the instance is over.
 pids=()
-afl-fuzz -M main -c "$cmplog_dir/$target" -l 2AT "${common[@]}" -- "$afl_dir/$target" \
+cleanup() {
+    for p in "${pids[@]}"; do
+        kill -KILL -- "-$p" 2>/dev/null
+    done
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+setsid afl-fuzz -M main -c "$cmplog_dir/$target" -l 2AT "${common[@]}" -- "$afl_dir/$target" \
     >"$out/main.log" 2>&1 &
 pids+=($!)
 for i in $(seq 2 "$instances"); do
-    afl-fuzz -S "s$i" "${common[@]}" -- "$afl_dir/$target" >"$out/s$i.log" 2>&1 &
+    setsid afl-fuzz -S "s$i" "${common[@]}" -- "$afl_dir/$target" >"$out/s$i.log" 2>&1 &
     pids+=($!)
 done
 echo "afl-campaign: $target, $instances instance(s), $seconds s, output in $out" >&2
@@ -39,6 +48,7 @@ status=0
 for p in "${pids[@]}"; do
     wait "$p" || status=$?
 done
+cleanup
 
 crashes=0
 for stats in "$out"/*/fuzzer_stats; do
