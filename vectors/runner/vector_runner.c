@@ -569,6 +569,20 @@ static void exchange_failed(vec_ctx *c, vc_verdict *v, xchg x)
     vc_fail(v, "%s", c->t->trouble);
 }
 
+/* Sends req (deleted here) and returns the reply, or NULL once the failure is folded into the
+ * context and the verdict. */
+static cJSON *exchange_or_fail(vec_ctx *c, vc_verdict *v, cJSON *req)
+{
+    cJSON *reply = NULL;
+    xchg x = exchange(c->t, req, &reply);
+    cJSON_Delete(req);
+    if (x != XCHG_OK) {
+        exchange_failed(c, v, x);
+        return NULL;
+    }
+    return reply;
+}
+
 /* Sends a message op; the reply is compared with expect. bytes_json: the input in the vector
  * form (a hex string or segments). */
 static void message_exchange(vec_ctx *c, vc_verdict *v, const char *as, cJSON *bytes_json,
@@ -587,11 +601,8 @@ static void message_exchange(vec_ctx *c, vc_verdict *v, const char *as, cJSON *b
     cJSON_AddStringToObject(req, "message", as);
     cJSON_AddItemReferenceToObject(req, "input", bytes_json);
     cJSON_AddBoolToObject(req, "reencode", canonical);
-    cJSON *reply = NULL;
-    xchg x = exchange(c->t, req, &reply);
-    cJSON_Delete(req);
-    if (x != XCHG_OK) {
-        exchange_failed(c, v, x);
+    cJSON *reply = exchange_or_fail(c, v, req);
+    if (reply == NULL) {
         return;
     }
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "unsupported"))) {
@@ -673,11 +684,8 @@ static void run_encode(vec_ctx *c, vc_verdict *v, const cJSON *vec)
     cJSON_AddStringToObject(req, "op", "encode");
     cJSON_AddStringToObject(req, "id", c->id);
     cJSON_AddItemReferenceToObject(req, "frames", frames);
-    cJSON *reply = NULL;
-    xchg x = exchange(c->t, req, &reply);
-    cJSON_Delete(req);
-    if (x != XCHG_OK) {
-        exchange_failed(c, v, x);
+    cJSON *reply = exchange_or_fail(c, v, req);
+    if (reply == NULL) {
         return;
     }
     const char *hex = vc_json_str(reply, "bytes");
@@ -726,11 +734,8 @@ static void run_decode(vec_ctx *c, vc_verdict *v, const cJSON *vec, const option
         cJSON_AddStringToObject(req, "id", c->id);
         cJSON_AddItemReferenceToObject(req, "input", input);
         cJSON_AddNumberToObject(req, "chunk", ways[w].chunk);
-        cJSON *reply = NULL;
-        xchg x = exchange(c->t, req, &reply);
-        cJSON_Delete(req);
-        if (x != XCHG_OK) {
-            exchange_failed(c, v, x);
+        cJSON *reply = exchange_or_fail(c, v, req);
+        if (reply == NULL) {
             return;
         }
         if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "unsupported"))) {
@@ -855,11 +860,8 @@ static void run_sequence(vec_ctx *c, vc_verdict *v, const cJSON *vec, const cJSO
             cJSON_AddArrayToObject(req, "methods");
         }
         cJSON_AddNumberToObject(req, "chunk", ways[w].chunk);
-        cJSON *reply = NULL;
-        xchg x = exchange(c->t, req, &reply);
-        cJSON_Delete(req);
-        if (x != XCHG_OK) {
-            exchange_failed(c, v, x);
+        cJSON *reply = exchange_or_fail(c, v, req);
+        if (reply == NULL) {
             return;
         }
         if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "unsupported"))) {
@@ -894,10 +896,8 @@ static void run_sequence(vec_ctx *c, vc_verdict *v, const cJSON *vec, const cJSO
             cJSON_AddItemReferenceToObject(req, "bytes",
                                            cJSON_GetObjectItemCaseSensitive(st, "bytes"));
             cJSON_AddNumberToObject(req, "stream_id", id);
-            x = exchange(c->t, req, &reply);
-            cJSON_Delete(req);
-            if (x != XCHG_OK) {
-                exchange_failed(c, v, x);
+            reply = exchange_or_fail(c, v, req);
+            if (reply == NULL) {
                 return;
             }
             if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "unsupported"))) {
