@@ -30,37 +30,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-
-for bin in "$conform" "$ref"; do
-    if [ ! -x "$bin" ]; then
-        not_ok "binaries-missing" "$bin is missing: run make first"
-        exit 1
-    fi
-done
-
-# run_conform NAME ARGS...: runs the harness, stderr and stdout in $tmp/NAME.log; sets rc.
-# TIMEOUT_SCALE=3 stretches every case's deadline on a slow or busy machine.
-scale=${TIMEOUT_SCALE:-1}
-rc=0
-last_log=/dev/null
-run_conform() {
-    local name=$1
-    shift
-    last_log="$tmp/$name.log"
-    timeout -k 5 300 "$conform" "$@" --timeout-scale "$scale" >"$last_log" 2>&1
-    rc=$?
-}
-
-# expect_exit NAME WANT: checks rc of the last run_conform, with its log's failures as details.
-expect_exit() {
-    local name=$1 want=$2
-    if [ "$rc" -eq "$want" ]; then
-        ok "$name"
-    else
-        not_ok "$name" "exit $rc, expected $want; log $last_log:" \
-            "$(grep -E ' (FAIL|XPASS|ERROR)|expected:|actual:|ttrpc-conform:' "$last_log" | head -n 30)"
-    fi
-}
+# shellcheck source=conformance/tests/lib/conform.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/conform.sh" "$ref"
 
 # --- the reference server and the Go peer, every case ---
 run_conform c-server-all run --exec "$ref --fd {fd}" --known-failing conformance/expected/c.txt \

@@ -24,44 +24,18 @@ reports="$tmp/reports"
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM HUP
 
-
-for bin in "$conform" "$ref_client"; do
-    if [ ! -x "$bin" ]; then
-        not_ok "binaries-missing" "$bin is missing: run make first"
-        exit 1
-    fi
-done
-
-scale=${TIMEOUT_SCALE:-1}
-rc=0
-last_log=/dev/null
-# run_client NAME ARGS...: runs `ttrpc-conform client`, output in $tmp/NAME.log; sets rc.
-run_client() {
-    local name=$1
-    shift
-    last_log="$tmp/$name.log"
-    timeout -k 5 300 "$conform" client "$@" --timeout-scale "$scale" >"$last_log" 2>&1
-    rc=$?
-}
-expect_exit() {
-    local name=$1 want=$2
-    if [ "$rc" -eq "$want" ]; then
-        ok "$name"
-    else
-        not_ok "$name" "exit $rc, expected $want; log $last_log:" \
-            "$(grep -E ' (FAIL|XPASS|ERROR)|expected:|actual:|ttrpc-conform' "$last_log" | head -n 30)"
-    fi
-}
+# shellcheck source=conformance/tests/lib/conform.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/conform.sh" "$ref_client"
 
 # --- every client-role case against each client ---
 c_cmd="$adapter {address} {scenario} $ref_client"
-run_client c-client --exec "$c_cmd" --known-failing conformance/expected/c-client.txt \
+run_conform c-client client --exec "$c_cmd" --known-failing conformance/expected/c-client.txt \
     --name c-client --report-dir "$reports"
 expect_exit client/c 0
 tail -n 1 "$tmp/c-client.log"
 
 if [ -x "$go_peer" ]; then
-    run_client go-client --exec "$go_peer client --connect {address} --scenario {scenario}" \
+    run_conform go-client client --exec "$go_peer client --connect {address} --scenario {scenario}" \
         --known-failing conformance/expected/go-client.txt --name go-client --report-dir "$reports"
     expect_exit client/go 0
     tail -n 1 "$tmp/go-client.log"
@@ -73,7 +47,7 @@ if [ -x "$rust_peer" ]; then
     for flavor in async sync; do
         extra=()
         [ "$flavor" = sync ] && extra=(--without streaming)
-        run_client "rust-$flavor-client" \
+        run_conform "rust-$flavor-client" client \
             --exec "$rust_peer client --flavor $flavor --connect {address} --scenario {scenario}" \
             --known-failing "conformance/expected/rust-$flavor-client.txt" \
             --name "rust-$flavor-client" --report-dir "$reports" "${extra[@]}"
@@ -133,14 +107,14 @@ expect_exit cli/client-usage-error 2
 "$conform" client >/dev/null 2>&1
 rc=$?
 expect_exit cli/client-needs-exec 2
-run_client cli-no-case --exec "$c_cmd" --run no/such/case
+run_conform cli-no-case client --exec "$c_cmd" --run no/such/case
 expect_exit cli/client-unknown-case 2
-run_client cli-cannot-run --exec "/nonexistent/client {address} {scenario}" \
+run_conform cli-cannot-run client --exec "/nonexistent/client {address} {scenario}" \
     --run client/unary/echo --report-dir "$reports"
 expect_exit cli/client-cannot-run 2
 
 printf 'client/unary/echo  pretend it fails\n' >"$tmp/stale.txt"
-run_client cli-xpass --exec "$c_cmd" --run client/unary/echo --known-failing "$tmp/stale.txt" \
+run_conform cli-xpass client --exec "$c_cmd" --run client/unary/echo --known-failing "$tmp/stale.txt" \
     --name xpass --report-dir "$reports"
 if [ "$rc" -eq 1 ] && grep -q 'client/unary/echo XPASS' "$tmp/cli-xpass.log"; then
     ok cli/client-xpass-fails-the-run
@@ -161,7 +135,7 @@ cp "$reports"/*-client.* "$build/reports/" 2>/dev/null
 # --- client and bidi streams through ttrpc-ref-client ---
 # Every message sent, then the close; the harness awaits each message before its echo, so the
 # stream cases and their checks (Count 10 back, each echo) are proved on the C client.
-run_client c-streams --exec "$c_cmd" \
+run_conform c-streams client --exec "$c_cmd" \
     --run client/client-stream/ --run client/bidi/ --name c-streams --report-dir "$reports"
 expect_exit client/c-client-and-bidi-streams 0
 tail -n 1 "$tmp/c-streams.log"
@@ -173,7 +147,7 @@ echo "unknown scenario '$2'" >&2
 exit 2
 ADAPTER
 chmod +x "$tmp/unknown-adapter.sh"
-run_client c-unknown-scenario --exec "$tmp/unknown-adapter.sh {address} {scenario}" \
+run_conform c-unknown-scenario client --exec "$tmp/unknown-adapter.sh {address} {scenario}" \
     --run client/bidi/error-mid-stream --name c-unknown --report-dir "$reports"
 if [ "$rc" -eq 1 ] && grep -q 'client/bidi/error-mid-stream FAIL' "$tmp/c-unknown-scenario.log"
 then

@@ -44,33 +44,6 @@ go_client_checks() {
     client_exit_check "$prefix" "$out" "$rc"
 }
 
-# c_client_check NAME WANT_RC WANT_CODE WANT_PAYLOAD|- ARGS...: runs ttrpc-ref-client against
-# the Go server and compares exit status, status code and payload hex ("-": not checked).
-c_client_check() {
-    local name=$1 want_rc=$2 want_code=$3 want_payload=$4 out rc code payload problems=()
-    shift 4
-    run_wait timeout -k 2 10 "$ref_client" --connect "unix:$go_sock" "$@" >"$tmp/ref-client.out" 2>"$tmp/ref-client.err"
-    rc=$?
-    out=$(head -c 4000 "$tmp/ref-client.out")
-    code=$(printf '%s\n' "$out" | sed -n 's/^status: \([0-9][0-9]*\).*/\1/p' | head -n 1)
-    [ "$rc" -eq "$want_rc" ] || problems+=("exit status $rc, expected $want_rc")
-    [ "$code" = "$want_code" ] || problems+=("status code '${code}', expected $want_code")
-    if [ "$want_payload" != - ]; then
-        if ! printf '%s\n' "$out" | grep -q '^payload:'; then
-            problems+=("no payload line")
-        else
-            payload=$(printf '%s\n' "$out" | sed -n 's/^payload: *//p' | head -n 1 | tr -d ' ')
-            [ "$payload" = "$want_payload" ] || problems+=("payload '$payload', expected '$want_payload'")
-        fi
-    fi
-    if [ ${#problems[@]} -eq 0 ]; then
-        ok "c-client/go-server/$name"
-    else
-        not_ok "c-client/go-server/$name" "${problems[@]}" "command: ttrpc-ref-client --connect unix:$go_sock $*" \
-            "output: $out" "stderr: $(head -c 1000 "$tmp/ref-client.err")"
-    fi
-}
-
 # --- the Go peer binary ---------------------------------------------------------------------
 peer_src=conformance/peers/go
 if [ ! -x "$peer" ] || [ -n "$(find "$peer_src" -newer "$peer" \( -name '*.go' -o -name 'go.mod' -o -name 'go.sum' \) 2>/dev/null)" ]; then
@@ -115,7 +88,7 @@ if [ -x "$ref_server" ]; then
 fi
 
 # Go server used by (b) and (c).
-go_sock="$tmp/go.sock"
+go_sock="$tmp/go-server.sock" # c_client_check go-server finds it there
 if ! start_server go-server "$go_sock" "$peer" server --listen "unix:$go_sock"; then
     not_ok go-server/start "$start_error"
     exit 1
@@ -124,13 +97,13 @@ go_pid=$started_pid
 
 # (b) C client against the Go server.
 if [ -x "$ref_client" ]; then
-    c_client_check echo 0 0 0a0568656c6c6f --hex 0a0568656c6c6f "$service" Echo
-    c_client_check echo-empty 0 0 "" "$service" Echo
-    c_client_check metadata 0 0 0a05782d613d310a05782d623d32 \
+    c_client_check go-server echo 0 0 0a0568656c6c6f - - --hex 0a0568656c6c6f "$service" Echo
+    c_client_check go-server echo-empty 0 0 "" - - "$service" Echo
+    c_client_check go-server metadata 0 0 0a05782d613d310a05782d623d32 - - \
         --metadata x-a=1 --metadata x-b=2 "$service" Metadata
-    c_client_check fail 1 12 - --hex 080c120178 "$service" Fail
-    c_client_check unknown-method 1 12 - "$service" NoSuchMethod
-    c_client_check deadline 1 4 - --timeout-ms 200 --hex 08d00f "$service" Sleep
+    c_client_check go-server fail 1 12 - - - --hex 080c120178 "$service" Fail
+    c_client_check go-server unknown-method 1 12 - - - "$service" NoSuchMethod
+    c_client_check go-server deadline 1 4 - - - --timeout-ms 200 --hex 08d00f "$service" Sleep
 fi
 
 # (c) Go client against the Go server.

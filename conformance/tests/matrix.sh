@@ -35,7 +35,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-
 for bin in "$conform" "$ref" "$build/bin/ttrpc-ref-client" "$go_peer"; do
     if [ ! -x "$bin" ]; then
         not_ok "binaries-missing" "$bin is missing: run make (and make peers)"

@@ -21,7 +21,6 @@ reports="$tmp/reports"
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM HUP
 
-
 for bin in "$conform" "$ref" "$ref_client"; do
     if [ ! -x "$bin" ]; then
         not_ok "binaries-missing" "$bin is missing: run make first"

@@ -134,3 +134,44 @@ client_exit_check() {
             "stderr: $(head -c 2000 "$out.err")"
     fi
 }
+
+# c_client_check SERVER NAME WANT_RC WANT_CODE WANT_PAYLOAD WANT_DATA WANT_MESSAGE ARGS...: runs
+# $ref_client (set by the caller) against the socket of SERVER ($tmp/SERVER.sock) and compares exit status,
+# status code, payload hex ("-": not checked), the stream's data lines joined by commas ("-":
+# not checked) and the status message: "-" not checked, "+TEXT" must contain TEXT, "!TEXT" must
+# not contain TEXT. A NAME ending in "# ..." carries a comment for the ok line.
+c_client_check() {
+    local server=$1 name=$2 want_rc=$3 want_code=$4 want_payload=$5 want_data=$6 want_msg=$7
+    local out rc code payload data msg problems=() sock
+    shift 7
+    sock="$tmp/$server.sock"
+    run_wait timeout -k 2 10 "$ref_client" --connect "unix:$sock" "$@" >"$tmp/ref-client.out" 2>"$tmp/ref-client.err"
+    rc=$?
+    out=$(head -c 4000 "$tmp/ref-client.out")
+    code=$(printf '%s\n' "$out" | sed -n 's/^status: \([0-9][0-9]*\).*/\1/p' | head -n 1)
+    [ "$rc" -eq "$want_rc" ] || problems+=("exit status $rc, expected $want_rc")
+    [ "$code" = "$want_code" ] || problems+=("status code '${code}', expected $want_code")
+    if [ "$want_payload" != - ]; then
+        if ! printf '%s\n' "$out" | grep -q '^payload:'; then
+            problems+=("no payload line")
+        else
+            payload=$(printf '%s\n' "$out" | sed -n 's/^payload: *//p' | head -n 1 | tr -d ' ')
+            [ "$payload" = "$want_payload" ] || problems+=("payload '$payload', expected '$want_payload'")
+        fi
+    fi
+    if [ "$want_data" != - ]; then
+        data=$(printf '%s\n' "$out" | sed -n 's/^data: *//p' | tr -d ' ' | paste -sd, -)
+        [ "$data" = "$want_data" ] || problems+=("data lines '$data', expected '$want_data'")
+    fi
+    msg=$(printf '%s\n' "$out" | sed -n 's/^message: //p' | head -n 1)
+    case $want_msg in
+        +*) [[ $msg == *"${want_msg#+}"* ]] || problems+=("message '$msg' does not contain '${want_msg#+}'") ;;
+        !*) [[ $msg != *"${want_msg#!}"* ]] || problems+=("message '$msg' contains '${want_msg#!}'") ;;
+    esac
+    if [ ${#problems[@]} -eq 0 ]; then
+        ok "c-client/$server/$name"
+    else
+        not_ok "c-client/$server/${name%% #*}" "${problems[@]}" "command: ttrpc-ref-client --connect unix:$sock $*" \
+            "output: $out" "stderr: $(head -c 1000 "$tmp/ref-client.err")"
+    fi
+}
