@@ -212,11 +212,7 @@ static void check_state(harness *h, size_t fed, const fuzz_heap *heap)
         live += c->ended ? 0u : 1u;
     }
     FUZZ_CHECK(ttrpc_session_get_stats(h->s).live_streams == live, "live count");
-    size_t bound = fed * 64 + (1u << 20);
-    FUZZ_CHECK(ttrpc_session_memory(h->s) <= bound, "session memory %zu after %zu bytes",
-               ttrpc_session_memory(h->s), fed);
-    FUZZ_CHECK(heap->live <= bound && heap->peak <= bound, "heap %zu (peak %zu) after %zu",
-               heap->live, heap->peak, fed);
+    fuzz_check_session_memory(ttrpc_session_memory(h->s), heap, fed);
 }
 
 static harness H;

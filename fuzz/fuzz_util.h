@@ -68,6 +68,18 @@ static inline void *fuzz_heap_resize(void *ctx, void *ptr, size_t old_size, size
     return p;
 }
 
+/* The session targets' memory oracle: what a session holds, by its own count and by the
+ * allocator's (now and at its peak), grows with the bytes fed, never with declared lengths. */
+static inline void fuzz_check_session_memory(size_t session_memory, const fuzz_heap *heap,
+                                             size_t fed)
+{
+    size_t bound = fed * 64 + (1u << 20);
+    FUZZ_CHECK(session_memory <= bound, "session memory %zu after %zu bytes", session_memory,
+               fed);
+    FUZZ_CHECK(heap->live <= bound && heap->peak <= bound, "heap %zu (peak %zu) after %zu bytes",
+               heap->live, heap->peak, fed);
+}
+
 static inline ttrpc_allocator fuzz_heap_allocator(fuzz_heap *h)
 {
     h->live = 0;
